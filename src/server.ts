@@ -1,0 +1,40 @@
+/** Entry point of the `api` process: webhook ingress, inbox API, health. */
+import type { Server } from 'node:http';
+import { createApp } from './api/app';
+import { loadConfig } from './config';
+import { createDatabaseConnection, openWithRetry } from './db/connection';
+import { createModels, ensureIndexes } from './db/models';
+import { onShutdownSignal } from './lifecycle';
+import { createLogger } from './logger';
+import { createTemporalClient } from './temporal/client';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, base: { process: 'api' } });
+  const database = createDatabaseConnection();
+  const models = createModels(database);
+  const temporal = createTemporalClient(config.temporal);
+  const app = createApp({ config, logger, temporal, database, models });
+
+  // Listen first so /healthz and /readyz answer while the database is still coming up.
+  const server: Server = app.listen(config.api.port, config.api.host, () => {
+    logger.info('api listening', { url: config.api.publicBaseUrl, host: config.api.host, port: config.api.port });
+  });
+  const aborted = new AbortController();
+  onShutdownSignal(logger, async () => {
+    aborted.abort();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await database.close();
+    await temporal.connection.close();
+  });
+
+  await openWithRetry(database, { uri: config.mongodb.uri }, logger, aborted.signal);
+  await ensureIndexes(models);
+  logger.info('api ready');
+}
+
+main().catch((error: unknown) => {
+  // The config error names the variable; print it plainly so it reads well in a terminal.
+  process.stderr.write(`api failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
