@@ -1,0 +1,3 @@
+export * from './client';
+export { mapMetaError, retryAfterFromUsageHeader, type MetaErrorBody } from './meta-errors';
+export { scrubText, scrubUrl } from './redaction';
