@@ -132,11 +132,36 @@ export function loadConfig(source: Environment = process.env): AppConfig {
 export interface StackConfig {
   startTemporal: boolean;
   startMongo: boolean;
+  /** Where the local services keep their state (git-ignored). */
+  dataDir: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  ferretDbPort: number;
   ci: boolean;
 }
 
-export function loadStackConfig(source: Environment = process.env): StackConfig {
+const stackSchema = z.object({
+  DATA_DIR: z.string().min(1).optional(),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  FERRETDB_PORT: port.default(27017),
+  CI: z.string().optional(),
+});
+
+export function loadStackConfig(defaultDataDir: string, source: Environment = process.env): StackConfig {
   const raw = withoutEmptyValues(source);
-  const ci = raw.CI === undefined ? false : boolFlag.safeParse(raw.CI.toLowerCase()).data ?? true;
-  return { startTemporal: raw.TEMPORAL_ADDRESS === undefined, startMongo: raw.MONGODB_URI === undefined, ci };
+  const parsed = stackSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    startTemporal: raw.TEMPORAL_ADDRESS === undefined,
+    startMongo: raw.MONGODB_URI === undefined,
+    dataDir: e.DATA_DIR ?? defaultDataDir,
+    temporalPort: e.TEMPORAL_PORT,
+    temporalUiPort: e.TEMPORAL_UI_PORT,
+    ferretDbPort: e.FERRETDB_PORT,
+    ci: e.CI === undefined ? false : (boolFlag.safeParse(e.CI.toLowerCase()).data ?? true),
+  };
 }
