@@ -6,14 +6,14 @@ import { createDatabaseConnection, openWithRetry } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
 import { onShutdownSignal } from './lifecycle';
 import { createLogger } from './logger';
-import { createTemporalClient } from './temporal/client';
+import { createTemporalAccess } from './temporal/client';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, base: { process: 'api' } });
   const database = createDatabaseConnection();
   const models = createModels(database);
-  const temporal = createTemporalClient(config.temporal);
+  const temporal = createTemporalAccess(config.temporal);
   const app = createApp({ config, logger, temporal, database, models });
 
   // Listen first so /healthz and /readyz answer while the database is still coming up.
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     aborted.abort();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await database.close();
-    await temporal.connection.close();
+    await temporal.close();
   });
 
   await openWithRetry(database, { uri: config.mongodb.uri }, logger, aborted.signal);

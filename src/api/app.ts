@@ -1,12 +1,11 @@
 /** The Express app factory: every dependency comes in, so tests build the app with their own. */
-import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import type { Connection } from 'mongoose';
 import type { AppConfig } from '../config';
 import { pingDatabase } from '../db/connection';
 import type { Models } from '../db/models';
 import type { Logger } from '../logger';
-import { pingTemporal } from '../temporal/client';
+import type { TemporalAccess } from '../temporal/client';
 import { createErrorHandler, notFoundHandler } from './errors';
 import { createDiagnosticsRouter } from './routes/diagnostics';
 import { createHealthRouter } from './routes/health';
@@ -14,7 +13,7 @@ import { createHealthRouter } from './routes/health';
 export interface AppDeps {
   config: AppConfig;
   logger: Logger;
-  temporal: Client;
+  temporal: TemporalAccess;
   database: Connection;
   models: Models;
 }
@@ -27,14 +26,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     createHealthRouter([
       { name: 'mongodb', check: () => pingDatabase(deps.database) },
-      { name: 'temporal', check: () => pingTemporal(deps.temporal) },
+      { name: 'temporal', check: () => deps.temporal.ping() },
     ]),
   );
 
   app.use('/v1', express.json({ limit: '256kb' }));
   app.use(
     createDiagnosticsRouter({
-      temporal: deps.temporal,
+      temporal: deps.temporal.client,
       taskQueue: deps.config.temporal.taskQueue,
       models: deps.models,
       temporalUiUrl: deps.config.temporal.uiUrl,

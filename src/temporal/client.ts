@@ -1,4 +1,8 @@
-/** The Temporal client of the API process. Lazy: the API starts and reports "Temporal down" instead of failing. */
+/**
+ * The Temporal client of the API process. Lazy: the API starts, and reports "Temporal down", without a server.
+ * Health checks use a second connection without the SDK's retry interceptor, so a check answers within its
+ * deadline instead of retrying in the background.
+ */
 import { Client, Connection } from '@temporalio/client';
 import { withTimeout } from '../db/connection';
 
@@ -7,16 +11,27 @@ export interface TemporalClientOptions {
   namespace: string;
 }
 
-export function createTemporalClient(options: TemporalClientOptions): Client {
-  const connection = Connection.lazy({ address: options.address });
-  return new Client({ connection, namespace: options.namespace });
+export interface TemporalAccess {
+  client: Client;
+  /** Resolves when the frontend answers within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Resolves when the frontend answers within `timeoutMs`. */
-export async function pingTemporal(client: Client, timeoutMs = 2000): Promise<void> {
-  await withTimeout(
-    client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflowService.getSystemInfo({})),
-    timeoutMs + 100,
-    'Temporal health check',
-  );
+export function createTemporalAccess(options: TemporalClientOptions): TemporalAccess {
+  const connection = Connection.lazy({ address: options.address });
+  const healthConnection = Connection.lazy({ address: options.address, interceptors: [] });
+  return {
+    client: new Client({ connection, namespace: options.namespace }),
+    async ping(timeoutMs = 2000) {
+      await withTimeout(
+        healthConnection.withDeadline(Date.now() + timeoutMs, () => healthConnection.healthService.check({})),
+        timeoutMs + 100,
+        'Temporal health check',
+      );
+    },
+    async close() {
+      await Promise.all([connection.close(), healthConnection.close()]);
+    },
+  };
 }

@@ -18,5 +18,10 @@ export function makeAccountWorkflowId(igAccountId: string): string {
   return `ig-account/${igAccountId}`;
 }
 
-/** One long-lived probe workflow takes every probe by signal: signalWithStart starts it when it is not running. */
-export const roundTripProbeWorkflowId = 'diagnostics/round-trip';
+/**
+ * One probe workflow per task queue takes every probe by signal (signalWithStart starts it when it is not running),
+ * so a probe proves that this queue's workers run.
+ */
+export function makeRoundTripProbeWorkflowId(taskQueue: string): string {
+  return `diagnostics/round-trip/${taskQueue}`;
+}

@@ -8,7 +8,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Models } from '../../db/models';
 import { sleep } from '../../db/connection';
-import { roundTripProbeWorkflowId } from '../../temporal/names';
+import { makeRoundTripProbeWorkflowId } from '../../temporal/names';
 import { probeSignal, roundTripProbeWorkflow } from '../../workflows/diagnostics';
 import { HttpError, validationError } from '../errors';
 
@@ -32,7 +32,7 @@ export function createDiagnosticsRouter(deps: DiagnosticsRouterDeps): Router {
     const requestedAt = Date.now();
     try {
       await deps.temporal.workflow.signalWithStart(roundTripProbeWorkflow, {
-        workflowId: roundTripProbeWorkflowId,
+        workflowId: makeRoundTripProbeWorkflowId(deps.taskQueue),
         taskQueue: deps.taskQueue,
         signal: probeSignal,
         signalArgs: [{ probeId, requestedAt }],

@@ -1,0 +1,107 @@
+/**
+ * Runs the engine in-process for an integration test: the real API app on a free port and a real worker,
+ * against the Temporal server and database of the harness. Each call gets its own database and task queue,
+ * so test files running in parallel do not see each other.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import type { Connection as MongooseConnection } from 'mongoose';
+import { createApp } from '../../src/api/app';
+import { loadConfig, type AppConfig } from '../../src/config';
+import { connectDatabase } from '../../src/db/connection';
+import { createModels, ensureIndexes, type Models } from '../../src/db/models';
+import { createLogger, type Logger } from '../../src/logger';
+import { createTemporalAccess } from '../../src/temporal/client';
+import { createWorker } from '../../src/temporal/worker-factory';
+
+export interface RunningEngine {
+  config: AppConfig;
+  baseUrl: string;
+  temporal: Client;
+  database: MongooseConnection;
+  models: Models;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** Keeps the worker's own log lines out of the test output unless they are warnings. */
+function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+}
+
+export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+  const suffix = randomUUID().slice(0, 8);
+  const mongoUri = new URL(requireEnv('MONGODB_URI'));
+  mongoUri.pathname = `/igdm_${suffix}`;
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    MONGODB_URI: mongoUri.toString(),
+    TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    API_PORT: '3000',
+    ...overrides,
+  });
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this test through jest with the integration project's global setup`);
+  return value;
+}
+
+export async function startEngine(options: { config?: AppConfig; worker?: boolean } = {}): Promise<RunningEngine> {
+  quietTemporalRuntime();
+  const config = options.config ?? testConfig();
+  const logs: string[] = [];
+  const logger: Logger = createLogger({ level: 'debug', write: (line) => logs.push(line) });
+  const database = await connectDatabase({ uri: config.mongodb.uri });
+  const models = createModels(database);
+  await ensureIndexes(models);
+
+  const temporalAccess = createTemporalAccess(config.temporal);
+  const temporal = temporalAccess.client;
+
+  let workerRun: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  let shutdownWorker: (() => void) | undefined;
+  if (options.worker !== false) {
+    nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    const worker = await createWorker({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, models });
+    workerRun = worker.run();
+    shutdownWorker = () => worker.shutdown();
+  }
+
+  const app = createApp({ config, logger, temporal: temporalAccess, database, models });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    config,
+    baseUrl: `http://127.0.0.1:${port}`,
+    temporal,
+    database,
+    models,
+    logs,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      shutdownWorker?.();
+      await workerRun;
+      await nativeConnection?.close();
+      await temporalAccess.close();
+      await database.dropDatabase();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The conversation workflow's 7-day window on the time-skipping test server: the durable timer fires after
+ * 7 simulated days in seconds of real time. Activities are stubbed here (and only in workflow tests).
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import type { CloseConversationInput, ConversationActivities, RecordedInboundEvent } from '../../src/activities/conversation-contract';
+import { HUMAN_AGENT_WINDOW_MS } from '../../src/domain/window';
+import { makeConversationWorkflowId } from '../../src/temporal/names';
+import { conversationWorkflow, getConversationStatusQuery, inboundEventSignal } from '../../src/workflows/conversation';
+import { createTimeSkippingEnvironment } from '../support/time-skipping';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+describe('conversationWorkflow window', () => {
+  let env: TestWorkflowEnvironment;
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnvironment();
+  });
+
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  /** Stub activities: each event id is given the Meta timestamp the test chose for it. */
+  function stubActivities(events: Map<string, RecordedInboundEvent>) {
+    const closed: Array<CloseConversationInput & { firedAt: number }> = [];
+    const recorded: string[] = [];
+    const activities: ConversationActivities = {
+      async recordInboundEvent({ eventId }) {
+        const event = events.get(eventId);
+        if (!event) throw new Error(`unknown event ${eventId}`);
+        recorded.push(eventId);
+        return event;
+      },
+      async closeConversation(input) {
+        // The server's (simulated) time at which the window timer fired and scheduled the close.
+        closed.push({ ...input, firedAt: Context.current().info.scheduledTimestampMs });
+      },
+    };
+    return { activities, closed, recorded };
+  }
+
+  async function runWithWorker<T>(activities: ConversationActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = `window-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities,
+    });
+    return worker.runUntil(body(taskQueue));
+  }
+
+  it('closes the conversation 7 days after the customer message, in seconds of real time', async () => {
+    const startedAt = await env.currentTimeMs();
+    const events = new Map([['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true }]]);
+    const { activities, closed, recorded } = stubActivities(events);
+    const realStart = Date.now();
+
+    const result = await runWithWorker(activities, async (taskQueue) => {
+      const handle = await env.client.workflow.signalWithStart(conversationWorkflow, {
+        workflowId: makeConversationWorkflowId('ig-1', `customer-${randomUUID()}`),
+        taskQueue,
+        args: [{ igAccountId: 'ig-1', igsid: 'customer-1' }],
+        signal: inboundEventSignal,
+        signalArgs: [{ eventId: 'm1' }],
+      });
+      return handle.result();
+    });
+
+    const realElapsedMs = Date.now() - realStart;
+    expect(recorded).toEqual(['m1']);
+    expect(result).toEqual({ state: 'closed', windowClosesAt: startedAt + HUMAN_AGENT_WINDOW_MS, eventsRecorded: 1 });
+    expect(closed).toHaveLength(1);
+    const close = closed[0]!;
+    expect(close).toMatchObject({ igAccountId: 'ig-1', igsid: 'customer-1', closedAt: startedAt + HUMAN_AGENT_WINDOW_MS });
+    // The durable timer fired 7 simulated days after the message (not earlier, and not a day late).
+    expect(close.firedAt).toBeGreaterThanOrEqual(startedAt + HUMAN_AGENT_WINDOW_MS);
+    expect(close.firedAt).toBeLessThan(startedAt + HUMAN_AGENT_WINDOW_MS + 60_000);
+    process.stdout.write(`7-day window timer: ${((close.firedAt - startedAt) / DAY_MS).toFixed(3)} simulated days in ${realElapsedMs} ms of real time\n`);
+  });
+
+  it('extends the window with each customer message, and a late older one never shortens it', async () => {
+    const startedAt = await env.currentTimeMs();
+    const events = new Map<string, RecordedInboundEvent>([
+      ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true }],
+      ['m2', { kind: 'message', occurredAt: startedAt + 3 * DAY_MS, movesWindow: true }],
+      // Delivered after m2 but sent before it (Meta's timestamps decide, not arrival).
+      ['late', { kind: 'message', occurredAt: startedAt + 1 * DAY_MS, movesWindow: true }],
+      // An echo of the business's reply does not move the window.
+      ['echo', { kind: 'echo', occurredAt: startedAt + 4 * DAY_MS, movesWindow: false }],
+    ]);
+    const { activities, closed, recorded } = stubActivities(events);
+
+    const result = await runWithWorker(activities, async (taskQueue) => {
+      const workflowId = makeConversationWorkflowId('ig-1', `customer-${randomUUID()}`);
+      const start = { workflowId, taskQueue, args: [{ igAccountId: 'ig-1', igsid: 'customer-2' }] as [{ igAccountId: string; igsid: string }] };
+      const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+      await env.sleep(3 * DAY_MS);
+      await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: inboundEventSignal, signalArgs: [{ eventId: 'm2' }] });
+      await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: inboundEventSignal, signalArgs: [{ eventId: 'late' }] });
+      await env.sleep(1 * DAY_MS);
+      await handle.signal(inboundEventSignal, { eventId: 'echo' });
+      await env.sleep(1 * DAY_MS);
+      const status = await handle.query(getConversationStatusQuery);
+      expect(status).toEqual({ state: 'open', windowClosesAt: startedAt + 3 * DAY_MS + HUMAN_AGENT_WINDOW_MS, eventsRecorded: 4 });
+      return handle.result();
+    });
+
+    expect(recorded).toEqual(['m1', 'm2', 'late', 'echo']);
+    expect(result.state).toBe('closed');
+    expect(result.windowClosesAt).toBe(startedAt + 3 * DAY_MS + HUMAN_AGENT_WINDOW_MS);
+    expect(closed).toHaveLength(1);
+    expect(closed[0]?.closedAt).toBe(startedAt + 10 * DAY_MS);
+    expect(closed[0]?.firedAt).toBeGreaterThanOrEqual(startedAt + 10 * DAY_MS);
+    expect(closed[0]?.firedAt).toBeLessThan(startedAt + 10 * DAY_MS + 60_000);
+  });
+});
