@@ -21,5 +21,4 @@ module.exports = {
     },
   ],
   testTimeout: 60000,
-  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -193,3 +193,7 @@ export function loadStackConfig(defaultDataDir: string, source: Environment = pr
     ci: e.CI === undefined ? false : (boolFlag.safeParse(e.CI.toLowerCase()).data ?? true),
   };
 }
+
+/** Every variable the engine and the local launcher read (for checks of deployment files). */
+export const configVariableNames: readonly string[] = [...Object.keys(environmentSchema.shape), ...Object.keys(stackSchema.shape), 'TEMPORAL_ADDRESS', 'MONGODB_URI'];
+export const productionRequiredVariables: readonly string[] = productionRequired;
