@@ -26,7 +26,7 @@ async function dialogCode(extra: Record<string, unknown> = {}): Promise<string> 
   return body.code as string;
 }
 
-async function expectRejection<T extends Error>(promise: Promise<unknown>, type: new (...args: any[]) => T): Promise<T> {
+async function expectRejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
   const error = await promise.then(
     () => undefined,
     (caught: unknown) => caught,
@@ -45,7 +45,7 @@ describe('login dialog driven by the control API', () => {
       email: DEMO.user.email,
       password: DEMO.user.password,
     });
-    const redirect = new URL(body.redirectUrl);
+    const redirect = new URL(String(body.redirectUrl));
     expect(`${redirect.origin}${redirect.pathname}`).toBe(REDIRECT_URI);
     expect(redirect.searchParams.get('state')).toBe('csrf-123');
     expect(redirect.searchParams.get('code')).toBe(body.code);
@@ -61,7 +61,7 @@ describe('login dialog driven by the control API', () => {
       password: DEMO.user.password,
       cancel: true,
     });
-    const redirect = new URL(body.redirectUrl);
+    const redirect = new URL(String(body.redirectUrl));
     expect(Object.fromEntries(redirect.searchParams)).toEqual({
       error: 'access_denied',
       error_code: '200',
@@ -87,7 +87,7 @@ describe('login dialog driven by the control API', () => {
 describe('login dialog in a browser (HTML forms)', () => {
   it('signs in, shows the choices and redirects with code and state', async () => {
     const query = new URLSearchParams({ client_id: APP_ID, redirect_uri: REDIRECT_URI, state: 'browser-state', scope: SCOPES.join(',') });
-    const form = await fetch(`${h.baseUrl}/v25.0/dialog/oauth?${query}`);
+    const form = await fetch(`${h.baseUrl}/v25.0/dialog/oauth?${query.toString()}`);
     expect(form.status).toBe(200);
     expect(await form.text()).toContain('name="password"');
 
@@ -268,7 +268,7 @@ describe('token death', () => {
     expect(error.reason).toBe('app_removed');
     expect(error.upstream).toMatchObject({ code: 190, subcode: 458 });
     const { body } = await h.control('GET', '/state');
-    const page = body.pages.find((candidate: { id: string }) => candidate.id === DEMO.page.id);
+    const page = (body.pages as Array<{ id: string; subscribedApps: Record<string, unknown> }>).find((candidate) => candidate.id === DEMO.page.id)!;
     expect(page.subscribedApps[APP_ID]).toBeUndefined();
   });
 

@@ -12,7 +12,7 @@ import {
   WindowClosedError,
 } from '../../src/domain/errors';
 import { parseWebhookPayload } from '../../src/emulator/webhook-schema';
-import { APP_ID, DEMO, type Harness, makeClient, startHarness, startMediaServer } from './support/harness';
+import { APP_ID, DEMO, type Harness, type Json, makeClient, startHarness, startMediaServer } from './support/harness';
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF'), Buffer.alloc(64)]);
@@ -54,7 +54,7 @@ beforeEach(async () => {
   await h.customer({ kind: 'text', text: 'a new question' });
 });
 
-async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: any[]) => T): Promise<T> {
+async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
   const error = await promise.then(
     () => undefined,
     (caught: unknown) => caught,
@@ -68,7 +68,13 @@ const sendText = (text: string, extra: { tag?: 'HUMAN_AGENT'; recipientId?: stri
 const sendImage = (path: string) =>
   h.client.sendMessage({ accessToken: pageToken, recipientId: customerIgsid, message: { kind: 'image', url: `${media.url}${path}` } });
 
-async function rawSend(body: unknown): Promise<{ status: number; body: any }> {
+type SentMessage = { mid: string; attachments?: Array<{ type: string; payload: { url: string } }> };
+async function sentMessages(): Promise<SentMessage[]> {
+  const { body } = await h.control('GET', `/sent-messages?igsid=${customerIgsid}`);
+  return body.data as SentMessage[];
+}
+
+async function rawSend(body: unknown): Promise<{ status: number; body: Json }> {
   const response = await fetch(`${h.baseUrl}/v25.0/me/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${pageToken}`, 'content-type': 'application/json' },
@@ -94,8 +100,7 @@ describe('sending text', () => {
       recipient: { id: customerIgsid },
       message: { mid: sent.messageId, text: 'Thanks for writing! 감사합니다', is_echo: true, app_id: Number(APP_ID) },
     });
-    const { body } = await h.control('GET', `/sent-messages?igsid=${customerIgsid}`);
-    expect(body.data.map((message: { mid: string }) => message.mid)).toContain(sent.messageId);
+    expect((await sentMessages()).map((message) => message.mid)).toContain(sent.messageId);
   });
 
   it('also sends through /{ig-account-id}/messages and /{page-id}/messages', async () => {
@@ -177,11 +182,10 @@ describe('rate limits', () => {
 describe('images by URL (fetched for real)', () => {
   it.each(['/photo.png', '/photo.jpg', '/favicon.ico', '/picture.bmp', '/jpeg-behind-wrong-header'])('accepts %s', async (path) => {
     const sent = await sendImage(path);
-    const { body } = await h.control('GET', `/sent-messages?igsid=${customerIgsid}`);
-    const stored = body.data.find((message: { mid: string }) => message.mid === sent.messageId);
-    expect(stored.attachments[0].type).toBe('image');
+    const attachment = (await sentMessages()).find((message) => message.mid === sent.messageId)?.attachments?.[0];
+    expect(attachment?.type).toBe('image');
     // The echo points at the emulator's CDN copy, which serves the bytes it fetched.
-    const copy = await fetch(stored.attachments[0].payload.url);
+    const copy = await fetch(attachment!.payload.url);
     expect(copy.status).toBe(200);
     expect(Buffer.from(await copy.arrayBuffer()).subarray(0, 2)).toEqual((path.endsWith('.png') ? png : path.endsWith('.ico') ? ico : path.endsWith('.bmp') ? bmp : jpeg).subarray(0, 2));
   });
@@ -278,11 +282,11 @@ describe('fault switches', () => {
 
   it('1/1357046 → UnknownOutcome, and the message was in fact sent', async () => {
     await h.control('PUT', '/faults/send-api', { mode: 'unknown_outcome', count: 1 });
-    const before = (await h.control('GET', `/sent-messages?igsid=${customerIgsid}`)).body.data.length;
+    const before = (await sentMessages()).length;
     const error = await rejection(sendText('did it go?'), UnknownOutcomeError);
     expect(error.retryable).toBe(false);
     expect(error.upstream).toMatchObject({ code: 1, subcode: 1357046 });
-    const after = (await h.control('GET', `/sent-messages?igsid=${customerIgsid}`)).body.data.length;
+    const after = (await sentMessages()).length;
     expect(after).toBe(before + 1);
   });
 

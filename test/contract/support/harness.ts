@@ -121,12 +121,16 @@ export async function startMediaServer(files: Record<string, { contentType: stri
   return { url, close: () => closeServer(server) };
 }
 
+/** JSON answers of the control API; tests read them loosely, field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type Json = any;
+
 export interface Harness {
   baseUrl: string;
   emulator: Emulator;
   receiver: Receiver;
   client: GraphClient;
-  control<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  control<T = Json>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Customer action through the control API; fails the test on a refusal. */
   customer(action: Record<string, unknown>, from?: Record<string, string>): Promise<{ igsid: string; mid?: string; timestamp: number }>;
   /** Dialog → code → short-lived → long-lived → Page token, subscribed to messaging fields. */
@@ -162,7 +166,7 @@ export async function startHarness(options: { webhookTimeoutMs?: number; retryDe
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) as any };
+    return { status: response.status, body: (await response.json()) as Json };
   };
 
   const harness: Harness = {
@@ -174,7 +178,7 @@ export async function startHarness(options: { webhookTimeoutMs?: number; retryDe
     async customer(action, from = { username: DEMO.customers[0].username }) {
       const { status, body } = await control('POST', `/ig-accounts/${DEMO.igAccount.id}/inbound`, { from, ...action });
       if (status !== 201) throw new Error(`customer action refused: ${JSON.stringify(body)}`);
-      return body;
+      return body as { igsid: string; mid?: string; timestamp: number };
     },
     async linkDemoAccount({ declinedScopes = [] } = {}) {
       const dialog = await control('POST', '/dialog/complete', {
@@ -187,7 +191,7 @@ export async function startHarness(options: { webhookTimeoutMs?: number; retryDe
         declinedScopes,
       });
       if (dialog.status !== 200) throw new Error(`dialog refused: ${JSON.stringify(dialog.body)}`);
-      const short = await client.exchangeCode({ code: dialog.body.code, redirectUri: REDIRECT_URI });
+      const short = await client.exchangeCode({ code: String(dialog.body.code), redirectUri: REDIRECT_URI });
       const long = await client.exchangeForLongLivedToken(short.accessToken);
       const pages = await client.listPages(long.accessToken);
       const page = pages.find((candidate) => candidate.id === DEMO.page.id);
