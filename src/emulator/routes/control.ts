@@ -70,7 +70,13 @@ const seedBusinessSchema = z.object({
 
 const igUserSchema = z.object({ username: z.string().min(1), name: z.string().optional(), profilePic: z.string().optional() });
 
-const actorSchema = z.union([z.object({ igUserId: z.string().min(1) }), z.object({ username: z.string().min(1) }), z.object({ igsid: z.string().min(1) })]);
+function exactlyOne<T extends Record<string, unknown>>(keys: Array<keyof T & string>) {
+  return [(value: T) => keys.filter((key) => value[key] !== undefined).length === 1, { message: `give exactly one of ${keys.join(', ')}` }] as const;
+}
+
+const actorSchema = z
+  .object({ igUserId: z.string().min(1).optional(), username: z.string().min(1).optional(), igsid: z.string().min(1).optional() })
+  .refine(...exactlyOne(['igUserId', 'username', 'igsid']));
 
 const switchesSchema = z
   .object({
@@ -92,13 +98,15 @@ const senderOptionsSchema = z
   })
   .partial();
 
-const clockSchema = z.union([
-  z.object({ advanceMs: z.number().int() }),
-  z.object({ advanceHours: z.number() }),
-  z.object({ advanceDays: z.number() }),
-  z.object({ setTo: z.number().int().positive() }),
-  z.object({ reset: z.literal(true) }),
-]);
+const clockSchema = z
+  .object({
+    advanceMs: z.number().int().optional(),
+    advanceHours: z.number().optional(),
+    advanceDays: z.number().optional(),
+    setTo: z.number().int().positive().optional(),
+    reset: z.literal(true).optional(),
+  })
+  .refine(...exactlyOne(['advanceMs', 'advanceHours', 'advanceDays', 'setTo', 'reset']));
 
 const dialogSchema = z.object({
   client_id: z.string().min(1),
@@ -120,16 +128,16 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
   const router = Router();
 
   function resolveIgUserId(actor: z.infer<typeof actorSchema>, igAccountId?: string): string {
-    if ('igUserId' in actor) {
+    if (actor.igUserId !== undefined) {
       if (!state.igUsers.has(actor.igUserId)) throw controlError(`no Instagram user ${actor.igUserId}`);
       return actor.igUserId;
     }
-    if ('username' in actor) {
+    if (actor.username !== undefined) {
       const user = state.findIgUserByUsername(actor.username);
       if (!user) throw controlError(`no Instagram user @${actor.username}`);
       return user.id;
     }
-    const owner = state.resolveScopedId(actor.igsid);
+    const owner = state.resolveScopedId(actor.igsid ?? '');
     if (!owner || (igAccountId !== undefined && owner.igAccountId !== igAccountId)) throw controlError(`no customer ${actor.igsid} for this account`);
     return owner.igUser.id;
   }
@@ -367,10 +375,10 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
 
   router.post('/clock', (req, res) => {
     const input = parse(clockSchema, req.body);
-    if ('advanceMs' in input) clock.advance(input.advanceMs);
-    else if ('advanceHours' in input) clock.advance(Math.round(input.advanceHours * 3_600_000));
-    else if ('advanceDays' in input) clock.advance(Math.round(input.advanceDays * DAY_MS));
-    else if ('setTo' in input) clock.set(input.setTo);
+    if (input.advanceMs !== undefined) clock.advance(input.advanceMs);
+    else if (input.advanceHours !== undefined) clock.advance(Math.round(input.advanceHours * 3_600_000));
+    else if (input.advanceDays !== undefined) clock.advance(Math.round(input.advanceDays * DAY_MS));
+    else if (input.setTo !== undefined) clock.set(input.setTo);
     else clock.reset();
     res.json({ now: clock.now(), offsetMs: clock.offsetMs() });
   });
