@@ -248,7 +248,7 @@ describe('bad input gets Meta errors, never a 500', () => {
       body: JSON.stringify({ recipient: { id: customerIgsid }, message: { text: 'hi' } }),
     });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatchObject({ code: 100, error_subcode: 33 });
+    expect(((await response.json()) as Json).error).toMatchObject({ code: 100, error_subcode: 33 });
   });
 
   it('accepts sender actions and answers only recipient_id', async () => {
