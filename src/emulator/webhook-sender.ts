@@ -124,7 +124,9 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   const pending = new Map<string, QueuedEvent[]>();
   const log: Delivery[] = [];
   const alertLog: WebhookAlert[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  // Each pending timer with what it runs, so close() can run them at once (they see `closed` and stop) instead
+  // of leaving awaited sleeps unresolved.
+  const timers = new Map<NodeJS.Timeout, () => void>();
   const inFlight = new Set<Promise<void>>();
   const closing = new AbortController();
   // First attempts go out one after another per app, in flush order, so reordering is observable.
@@ -138,7 +140,7 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
       timers.delete(timer);
       run();
     }, ms);
-    timers.add(timer);
+    timers.set(timer, run);
   }
 
   function track(work: Promise<void>): void {
@@ -151,7 +153,7 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
     flushScheduled = true;
     const run = (): void => {
       flushScheduled = false;
-      flush();
+      if (!closed) flush();
     };
     if (switches.batchWindowMs > 0) later(switches.batchWindowMs, run);
     else later(0, run);
@@ -315,8 +317,12 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
     },
     async close() {
       closed = true;
-      for (const timer of timers) clearTimeout(timer);
+      const pendingRuns = [...timers];
       timers.clear();
+      for (const [timer, run] of pendingRuns) {
+        clearTimeout(timer);
+        run();
+      }
       closing.abort();
       await Promise.allSettled([...inFlight]);
     },
