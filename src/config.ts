@@ -20,7 +20,10 @@ const environmentSchema = z.object({
   API_HOST: z.string().min(1).default('0.0.0.0'),
   API_PORT: port.default(3000),
   PUBLIC_BASE_URL: url.optional(),
-  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  // A 1,000-entry batch of plain messages is about 400 KB; Meta's largest deliveries stay well under this.
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+  PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(3600),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -67,6 +70,7 @@ export interface AppConfig {
   env: 'development' | 'test' | 'production';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number };
+  inbound: { sweepIntervalMs: number; profileStaleAfterMs: number };
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   mongodb: { uri: string };
   meta: {
@@ -123,6 +127,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${e.API_PORT}`,
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
+    inbound: { sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS, profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000 },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -6,6 +6,7 @@ import { createDatabaseConnection, openWithRetry } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
 import { onShutdownSignal } from './lifecycle';
 import { createLogger } from './logger';
+import { createInboundDispatcher, startSweeper } from './inbound/dispatcher';
 import { createTemporalAccess } from './temporal/client';
 
 async function main(): Promise<void> {
@@ -14,16 +15,21 @@ async function main(): Promise<void> {
   const database = createDatabaseConnection();
   const models = createModels(database);
   const temporal = createTemporalAccess(config.temporal);
-  const app = createApp({ config, logger, temporal, database, models });
+  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger });
+  const app = createApp({ config, logger, temporal, database, models, dispatcher });
 
   // Listen first so /healthz and /readyz answer while the database is still coming up.
   const server: Server = app.listen(config.api.port, config.api.host, () => {
     logger.info('api listening', { url: config.api.publicBaseUrl, host: config.api.host, port: config.api.port });
   });
   const aborted = new AbortController();
+  // Events acknowledged while Temporal was unreachable (or by a replica that stopped) are dispatched from here.
+  // Its rounds wait for the database like every other query.
+  const sweeper = startSweeper(dispatcher, logger, config.inbound.sweepIntervalMs);
   onShutdownSignal(logger, async () => {
     aborted.abort();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await sweeper.stop();
     await database.close();
     await temporal.close();
   });

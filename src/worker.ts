@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const models = createModels(database);
   await ensureIndexes(models);
   const connection = await connectTemporal(config.temporal.address, logger);
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, models });
+  const worker = await createWorker({ connection, config, models, logger });
   // Temporal's runtime stops the worker on SIGINT/SIGTERM: run() then resolves after in-flight tasks finish.
   logger.info('worker running', { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace });
   await worker.run();

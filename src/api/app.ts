@@ -9,6 +9,9 @@ import type { TemporalAccess } from '../temporal/client';
 import { createErrorHandler, notFoundHandler } from './errors';
 import { createDiagnosticsRouter } from './routes/diagnostics';
 import { createHealthRouter } from './routes/health';
+import { createInboxRouter } from './routes/inbox';
+import { createWebhookRouter } from './routes/webhooks';
+import type { InboundDispatcher } from '../inbound/dispatcher';
 
 export interface AppDeps {
   config: AppConfig;
@@ -16,6 +19,8 @@ export interface AppDeps {
   temporal: TemporalAccess;
   database: Connection;
   models: Models;
+  dispatcher: InboundDispatcher;
+  now?: () => number;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -30,7 +35,20 @@ export function createApp(deps: AppDeps): Express {
     ]),
   );
 
+  // Before any body parser: the signature is checked over the raw bytes.
+  app.use(
+    createWebhookRouter({
+      models: deps.models,
+      dispatcher: deps.dispatcher,
+      logger: deps.logger,
+      appSecret: deps.config.meta.appSecret,
+      verifyToken: deps.config.meta.webhookVerifyToken,
+      maxBodyBytes: deps.config.api.webhookMaxBodyBytes,
+    }),
+  );
+
   app.use('/v1', express.json({ limit: '256kb' }));
+  app.use(createInboxRouter({ models: deps.models, now: deps.now ?? Date.now }));
   app.use(
     createDiagnosticsRouter({
       temporal: deps.temporal.client,

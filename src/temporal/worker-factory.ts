@@ -1,24 +1,52 @@
 /** Builds the worker with every workflow and activity; tests and `src/worker.ts` share it. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDiagnosticsActivities } from '../activities/diagnostics';
+import { createInboundActivities } from '../activities/inbound';
+import type { AppConfig } from '../config';
 import type { Models } from '../db/models';
+import { createGraphClient, type GraphClient } from '../graph/client';
+import type { Logger } from '../logger';
+import { createTokenCipher } from '../security/token-cipher';
 
 export interface WorkerDeps {
   connection: NativeConnection;
-  namespace: string;
-  taskQueue: string;
+  config: AppConfig;
   models: Models;
+  logger: Logger;
+  /** Defaults to the Graph API client of the configuration. */
+  graph?: GraphClient;
 }
 
-export function createActivities(deps: Pick<WorkerDeps, 'models'>) {
-  return { ...createDiagnosticsActivities({ models: deps.models }) };
+export function createActivities(deps: Omit<WorkerDeps, 'connection'>) {
+  const { config, models, logger } = deps;
+  const graph =
+    deps.graph ??
+    createGraphClient({
+      baseUrl: config.meta.graphApiUrl,
+      version: config.meta.graphApiVersion,
+      timeoutMs: config.meta.graphApiTimeoutMs,
+      appId: config.meta.appId,
+      appSecret: config.meta.appSecret,
+      logger,
+    });
+  return {
+    ...createDiagnosticsActivities({ models }),
+    ...createInboundActivities({
+      models,
+      graph,
+      cipher: createTokenCipher(config.tokens.encryptionKey),
+      logger,
+      appId: config.meta.appId,
+      profileStaleAfterMs: config.inbound.profileStaleAfterMs,
+    }),
+  };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
-    namespace: deps.namespace,
-    taskQueue: deps.taskQueue,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(deps),
   });

@@ -5,6 +5,7 @@ import { createApp } from '../../src/api/app';
 import { createDatabaseConnection } from '../../src/db/connection';
 import { createModels } from '../../src/db/models';
 import { createLogger } from '../../src/logger';
+import { createInboundDispatcher } from '../../src/inbound/dispatcher';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { findFreePort } from '../../scripts/lib/processes';
 import { testConfig } from '../support/engine';
@@ -20,7 +21,10 @@ describe('readiness with dependencies down', () => {
     const database = createDatabaseConnection(); // never opened: the database is "down"
     const temporal = createTemporalAccess(config.temporal);
     closeTemporal = () => temporal.close();
-    const app = createApp({ config, logger: createLogger({ write: () => undefined }), temporal, database, models: createModels(database) });
+    const models = createModels(database);
+    const logger = createLogger({ write: () => undefined });
+    const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger });
+    const app = createApp({ config, logger, temporal, database, models, dispatcher });
     server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
@@ -50,8 +54,8 @@ describe('readiness with dependencies down', () => {
   });
 
   it('answers an unknown route with 404 naming it', async () => {
-    const response = await fetch(`${baseUrl}/v1/nothing-here`);
+    const response = await fetch(`${baseUrl}/nothing-here`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: { type: 'NotFound', message: 'no route for GET /v1/nothing-here' } });
+    expect(await response.json()).toEqual({ error: { type: 'NotFound', message: 'no route for GET /nothing-here' } });
   });
 });

@@ -14,6 +14,7 @@ import { loadConfig, type AppConfig } from '../../src/config';
 import { connectDatabase } from '../../src/db/connection';
 import { createModels, ensureIndexes, type Models } from '../../src/db/models';
 import { createLogger, type Logger } from '../../src/logger';
+import { createInboundDispatcher, startSweeper, type InboundDispatcher } from '../../src/inbound/dispatcher';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { createWorker } from '../../src/temporal/worker-factory';
 
@@ -23,6 +24,7 @@ export interface RunningEngine {
   temporal: Client;
   database: MongooseConnection;
   models: Models;
+  dispatcher: InboundDispatcher;
   logs: string[];
   stop(): Promise<void>;
 }
@@ -57,7 +59,7 @@ function requireEnv(name: string): string {
   return value;
 }
 
-export async function startEngine(options: { config?: AppConfig; worker?: boolean } = {}): Promise<RunningEngine> {
+export async function startEngine(options: { config?: AppConfig; worker?: boolean; sweeper?: boolean } = {}): Promise<RunningEngine> {
   quietTemporalRuntime();
   const config = options.config ?? testConfig();
   const logs: string[] = [];
@@ -74,16 +76,18 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
   let shutdownWorker: (() => void) | undefined;
   if (options.worker !== false) {
     nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-    const worker = await createWorker({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, models });
+    const worker = await createWorker({ connection: nativeConnection, config, models, logger });
     workerRun = worker.run();
     shutdownWorker = () => worker.shutdown();
   }
 
-  const app = createApp({ config, logger, temporal: temporalAccess, database, models });
+  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger });
+  const app = createApp({ config, logger, temporal: temporalAccess, database, models, dispatcher });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
+  const sweeper = options.sweeper ? startSweeper(dispatcher, logger, config.inbound.sweepIntervalMs) : undefined;
 
   return {
     config,
@@ -91,11 +95,13 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
     temporal,
     database,
     models,
+    dispatcher,
     logs,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await sweeper?.stop();
       shutdownWorker?.();
       await workerRun;
       await nativeConnection?.close();

@@ -57,7 +57,7 @@ describe('conversationWorkflow window', () => {
 
   it('closes the conversation 7 days after the customer message, in seconds of real time', async () => {
     const startedAt = await env.currentTimeMs();
-    const events = new Map([['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true }]]);
+    const events = new Map([['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' as const }]]);
     const { activities, closed, recorded } = stubActivities(events);
     const realStart = Date.now();
 
@@ -65,7 +65,7 @@ describe('conversationWorkflow window', () => {
       const handle = await env.client.workflow.signalWithStart(conversationWorkflow, {
         workflowId: makeConversationWorkflowId('ig-1', `customer-${randomUUID()}`),
         taskQueue,
-        args: [{ igAccountId: 'ig-1', igsid: 'customer-1' }],
+        args: [{ igAccountId: 'ig-1', igsid: 'customer-1', channelId: 'channel-1' }],
         signal: inboundEventSignal,
         signalArgs: [{ eventId: 'm1' }],
       });
@@ -74,10 +74,11 @@ describe('conversationWorkflow window', () => {
 
     const realElapsedMs = Date.now() - realStart;
     expect(recorded).toEqual(['m1']);
-    expect(result).toEqual({ state: 'closed', windowClosesAt: startedAt + HUMAN_AGENT_WINDOW_MS, eventsRecorded: 1 });
+    expect(result).toMatchObject({ state: 'closed', windowClosesAt: startedAt + HUMAN_AGENT_WINDOW_MS, eventsRecorded: 1 });
+    expect(result.conversationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(closed).toHaveLength(1);
     const close = closed[0]!;
-    expect(close).toMatchObject({ igAccountId: 'ig-1', igsid: 'customer-1', closedAt: startedAt + HUMAN_AGENT_WINDOW_MS });
+    expect(close).toMatchObject({ conversationId: result.conversationId, igAccountId: 'ig-1', igsid: 'customer-1', closedAt: startedAt + HUMAN_AGENT_WINDOW_MS });
     // The durable timer fired 7 simulated days after the message (not earlier, and not a day late).
     expect(close.firedAt).toBeGreaterThanOrEqual(startedAt + HUMAN_AGENT_WINDOW_MS);
     expect(close.firedAt).toBeLessThan(startedAt + HUMAN_AGENT_WINDOW_MS + 60_000);
@@ -87,18 +88,18 @@ describe('conversationWorkflow window', () => {
   it('extends the window with each customer message, and a late older one never shortens it', async () => {
     const startedAt = await env.currentTimeMs();
     const events = new Map<string, RecordedInboundEvent>([
-      ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true }],
-      ['m2', { kind: 'message', occurredAt: startedAt + 3 * DAY_MS, movesWindow: true }],
+      ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
+      ['m2', { kind: 'message', occurredAt: startedAt + 3 * DAY_MS, movesWindow: true, outcome: 'recorded' }],
       // Delivered after m2 but sent before it (Meta's timestamps decide, not arrival).
-      ['late', { kind: 'message', occurredAt: startedAt + 1 * DAY_MS, movesWindow: true }],
+      ['late', { kind: 'message', occurredAt: startedAt + 1 * DAY_MS, movesWindow: true, outcome: 'recorded' }],
       // An echo of the business's reply does not move the window.
-      ['echo', { kind: 'echo', occurredAt: startedAt + 4 * DAY_MS, movesWindow: false }],
+      ['echo', { kind: 'echo', occurredAt: startedAt + 4 * DAY_MS, movesWindow: false, outcome: 'recorded' }],
     ]);
     const { activities, closed, recorded } = stubActivities(events);
 
     const result = await runWithWorker(activities, async (taskQueue) => {
       const workflowId = makeConversationWorkflowId('ig-1', `customer-${randomUUID()}`);
-      const start = { workflowId, taskQueue, args: [{ igAccountId: 'ig-1', igsid: 'customer-2' }] as [{ igAccountId: string; igsid: string }] };
+      const start = { workflowId, taskQueue, args: [{ igAccountId: 'ig-1', igsid: 'customer-2', channelId: 'channel-1' }] as [{ igAccountId: string; igsid: string; channelId: string }] };
       const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
       await env.sleep(3 * DAY_MS);
       await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: inboundEventSignal, signalArgs: [{ eventId: 'm2' }] });
@@ -107,7 +108,7 @@ describe('conversationWorkflow window', () => {
       await handle.signal(inboundEventSignal, { eventId: 'echo' });
       await env.sleep(1 * DAY_MS);
       const status = await handle.query(getConversationStatusQuery);
-      expect(status).toEqual({ state: 'open', windowClosesAt: startedAt + 3 * DAY_MS + HUMAN_AGENT_WINDOW_MS, eventsRecorded: 4 });
+      expect(status).toMatchObject({ state: 'open', windowClosesAt: startedAt + 3 * DAY_MS + HUMAN_AGENT_WINDOW_MS, eventsRecorded: 4 });
       return handle.result();
     });
 

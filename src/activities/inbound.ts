@@ -1,0 +1,274 @@
+/**
+ * Inbound activities of the conversation workflow: apply one stored webhook event to the inbox (customer,
+ * message, conversation), and close a conversation. Each is idempotent: keyed inserts and conditional updates,
+ * so a retry after a crash or a second dispatch of the same event changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import { insertIfAbsent } from '../db/insert-if-absent';
+import type { Models } from '../db/models';
+import type { Conversation } from '../db/models/conversation';
+import type { Customer } from '../db/models/customer';
+import type { LinkedAccount } from '../db/models/linked-account';
+import type { Message } from '../db/models/message';
+import type { WebhookEvent } from '../db/models/webhook-event';
+import { nextWindowClosesAt } from '../domain/window';
+import { movesWindow, projectMessage, type InboundEventKind, type MessageProjection } from '../domain/webhook-events';
+import type { GraphClient } from '../graph/client';
+import type { Logger } from '../logger';
+import type { TokenCipher } from '../security/token-cipher';
+import type { CloseConversationInput, RecordedInboundEvent, RecordInboundEventInput } from './conversation-contract';
+
+export interface InboundActivityDeps {
+  models: Models;
+  graph: Pick<GraphClient, 'getUserProfile'>;
+  cipher: TokenCipher;
+  logger: Logger;
+  /** The Meta app id of this engine: echoes that carry it are of the engine's own sends. */
+  appId: string;
+  /** A customer's profile is fetched again when older than this (B10: a changed username shows on the next message). */
+  profileStaleAfterMs: number;
+  now?: () => number;
+}
+
+export function createInboundActivities(deps: InboundActivityDeps) {
+  const now = deps.now ?? Date.now;
+  const { models } = deps;
+
+  async function loadAccount(igAccountId: string): Promise<LinkedAccount> {
+    const account = await models.linkedAccounts.findOne({ igAccountId }).lean<LinkedAccount>();
+    if (!account) throw ApplicationFailure.nonRetryable(`Instagram account ${igAccountId} is not linked to any channel`, 'AccountNotLinked');
+    return account;
+  }
+
+  /** Upserts the customer; fetches the profile when new or stale. A profile failure never loses the message. */
+  async function upsertCustomer(account: LinkedAccount, igsid: string, messageAt: Date | null): Promise<void> {
+    const at = new Date(now());
+    const created: Customer = {
+      igAccountId: account.igAccountId,
+      igsid,
+      channelId: account.channelId,
+      username: null,
+      name: null,
+      profilePicUrl: null,
+      usernameHistory: [],
+      profileFetchedAt: null,
+      profileError: null,
+      memberId: null,
+      firstSeenAt: at,
+      lastMessageAt: messageAt,
+    };
+    if (!(await insertIfAbsent(models.customers, { ...created })) && messageAt) {
+      await models.customers.updateOne({ igAccountId: account.igAccountId, igsid }, { $max: { lastMessageAt: messageAt } });
+    }
+    const customer = await models.customers.findOne({ igAccountId: account.igAccountId, igsid }).lean<Customer>();
+    if (!customer) return;
+    const fresh = customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
+    if (fresh) return;
+    try {
+      const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(account.pageToken), fields: ['name', 'username', 'profile_pic'] });
+      const username = profile.username || null;
+      const update: Record<string, unknown> = {
+        $set: { username, name: profile.name || null, profilePicUrl: profile.profilePic || null, profileFetchedAt: at, profileError: null },
+      };
+      // B10: the old username stays in the history; the new one is added the first time it is seen.
+      if (username && !customer.usernameHistory.some((entry) => entry.username === username)) {
+        update.$push = { usernameHistory: { username, seenAt: at } };
+      }
+      await models.customers.updateOne({ igAccountId: account.igAccountId, igsid }, update);
+    } catch (error) {
+      const type = (error as { type?: string }).type ?? 'Error';
+      deps.logger.warn('profile fetch failed; the customer keeps what is known', { igAccountId: account.igAccountId, igsid, type, error: (error as Error).message });
+      await models.customers.updateOne({ igAccountId: account.igAccountId, igsid }, { $set: { profileError: type } });
+    }
+  }
+
+  async function touchConversation(
+    input: RecordInboundEventInput,
+    account: LinkedAccount,
+    update: { customerMessageAt?: Date; messageAt?: Date; set?: Record<string, unknown> },
+  ): Promise<void> {
+    const max: Record<string, Date> = {};
+    if (update.customerMessageAt) {
+      max.lastCustomerMessageAt = update.customerMessageAt;
+      max.windowClosesAt = new Date(nextWindowClosesAt(undefined, update.customerMessageAt.getTime()));
+    }
+    if (update.messageAt) max.lastMessageAt = update.messageAt;
+    const created: Conversation = {
+      conversationId: input.conversationId,
+      channelId: account.channelId,
+      igAccountId: input.igAccountId,
+      igsid: input.igsid,
+      state: 'open',
+      workflowId: input.workflowId,
+      openedAt: new Date(now()),
+      lastCustomerMessageAt: null,
+      windowClosesAt: null,
+      lastMessageAt: null,
+      lastReadMid: null,
+      lastReferral: null,
+      closedAt: null,
+    };
+    await insertIfAbsent(models.conversations, { ...created });
+    if (Object.keys(max).length > 0 || update.set) {
+      await models.conversations.updateOne(
+        { conversationId: input.conversationId },
+        { ...(Object.keys(max).length > 0 ? { $max: max } : {}), ...(update.set ? { $set: update.set } : {}) },
+      );
+    }
+  }
+
+  /** Inserts a message once per mid. A message the customer already unsent stays deleted and empty. */
+  async function insertMessage(fields: Omit<Message, 'messageId' | 'deletedAt' | 'editCount' | 'reaction' | 'error'>): Promise<void> {
+    // Keyed by mid: a second delivery, or an unsend that arrived first and left a tombstone, keeps what is there.
+    const message: Message = { ...fields, messageId: randomUUID(), deletedAt: null, editCount: 0, reaction: null, error: null };
+    await insertIfAbsent(models.messages, { ...message });
+  }
+
+  function messageFields(event: WebhookEvent, input: RecordInboundEventInput, account: LinkedAccount, projection: MessageProjection, sender: 'customer' | 'bot') {
+    return {
+      mid: event.mid ?? undefined,
+      conversationId: input.conversationId,
+      channelId: account.channelId,
+      igAccountId: input.igAccountId,
+      igsid: input.igsid,
+      direction: sender === 'customer' ? ('inbound' as const) : ('outbound' as const),
+      senderType: sender,
+      kind: projection.kind,
+      text: projection.text,
+      attachments: projection.attachments,
+      story: projection.story,
+      replyToMid: projection.replyToMid,
+      sentAt: event.occurredAt,
+      receivedAt: event.receivedAt,
+      status: sender === 'customer' ? ('received' as const) : ('sent' as const),
+    };
+  }
+
+  async function skip(event: WebhookEvent, input: RecordInboundEventInput, reason: string): Promise<RecordedInboundEvent> {
+    await models.webhookEvents.updateOne(
+      { eventKey: event.eventKey },
+      { $set: { status: 'skipped', skipReason: reason, conversationId: input.conversationId, recordedAt: new Date(now()) } },
+    );
+    return { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: false, outcome: 'skipped' };
+  }
+
+  async function apply(event: WebhookEvent, input: RecordInboundEventInput, account: LinkedAccount): Promise<RecordedInboundEvent> {
+    const kind = event.kind as InboundEventKind;
+    const occurredAt = event.occurredAt;
+    const payload = event.payload as Record<string, unknown>;
+    const recorded: RecordedInboundEvent = { kind, occurredAt: occurredAt.getTime(), movesWindow: movesWindow(kind), outcome: 'recorded' };
+
+    switch (kind) {
+      case 'message': {
+        const projection = projectMessage(payload, occurredAt.getTime());
+        if (projection.kind === 'story_mention' && !account.settings.openOnStoryMention) return skip(event, input, 'story mentions do not open conversations for this account (A11)');
+        if (projection.kind === 'post_share' && !account.settings.openOnPostShare) return skip(event, input, 'shared posts do not open conversations for this account (A11)');
+        await upsertCustomer(account, input.igsid, occurredAt);
+        await insertMessage(messageFields(event, input, account, projection, 'customer'));
+        await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
+        return recorded;
+      }
+      case 'postback': {
+        const postback = (payload.postback ?? {}) as { title?: string; payload?: string };
+        await upsertCustomer(account, input.igsid, occurredAt);
+        const projection: MessageProjection = { kind: 'postback', text: postback.title ?? postback.payload ?? null, attachments: [], story: null, replyToMid: null, quickReplyPayload: null };
+        await insertMessage(messageFields(event, input, account, projection, 'customer'));
+        await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
+        return recorded;
+      }
+      case 'referral': {
+        const referral = (payload.referral ?? {}) as { ref?: string; source?: string };
+        await upsertCustomer(account, input.igsid, null);
+        await touchConversation(input, account, { customerMessageAt: occurredAt, set: { lastReferral: { ref: referral.ref ?? null, source: referral.source ?? null, at: occurredAt } } });
+        return recorded;
+      }
+      case 'echo': {
+        const message = (payload.message ?? {}) as { app_id?: string | number };
+        const ownSend = await models.messages.exists({ mid: event.mid, direction: 'outbound' });
+        if (ownSend) return { ...recorded, outcome: 'matched-own-send' };
+        if (message.app_id !== undefined && String(message.app_id) === deps.appId) {
+          // The engine's own send whose answer is not stored yet: never shown twice (the send records it).
+          return { ...recorded, outcome: 'own-send-unsettled' };
+        }
+        // B9: a reply made in the Instagram app shows in the conversation as the bot's.
+        await insertMessage(messageFields(event, input, account, projectMessage(payload, occurredAt.getTime()), 'bot'));
+        await touchConversation(input, account, { messageAt: occurredAt });
+        return recorded;
+      }
+      case 'deleted': {
+        // B11: keep the place in the conversation, drop the content. A tombstone if the message is not here yet.
+        const tombstone: Message = {
+          messageId: randomUUID(),
+          mid: event.mid ?? undefined,
+          conversationId: input.conversationId,
+          channelId: account.channelId,
+          igAccountId: input.igAccountId,
+          igsid: input.igsid,
+          direction: 'inbound',
+          senderType: 'customer',
+          kind: 'text',
+          text: null,
+          attachments: [],
+          story: null,
+          replyToMid: null,
+          sentAt: occurredAt,
+          receivedAt: event.receivedAt,
+          status: 'received',
+          deletedAt: occurredAt,
+          editCount: 0,
+          reaction: null,
+          error: null,
+        };
+        if (!(await insertIfAbsent(models.messages, { ...tombstone }))) {
+          await models.messages.updateOne({ mid: event.mid }, { $set: { deletedAt: occurredAt, text: null, attachments: [], story: null } });
+        }
+        return recorded;
+      }
+      case 'reaction': {
+        const reaction = (payload.reaction ?? {}) as { action?: string; reaction?: string; emoji?: string };
+        const value = reaction.action === 'react' ? { by: 'customer', reaction: reaction.reaction ?? 'other', emoji: reaction.emoji ?? null, at: occurredAt } : null;
+        // Reactions are recorded on the message, not shown as messages (B8); a late older one does not win.
+        await models.messages.updateOne({ mid: event.mid, $or: [{ reaction: null }, { 'reaction.at': { $lte: occurredAt } }] }, { $set: { reaction: value } });
+        return recorded;
+      }
+      case 'read':
+        await touchConversation(input, account, { set: { lastReadMid: event.mid } });
+        return recorded;
+      case 'edit': {
+        const edit = (payload.message_edit ?? {}) as { text?: string; num_edit?: number | string };
+        const editCount = Number(edit.num_edit ?? 1);
+        await models.messages.updateOne({ mid: event.mid, deletedAt: null, editCount: { $lt: editCount } }, { $set: { text: edit.text ?? null, editCount } });
+        return recorded;
+      }
+      default:
+        return skip(event, input, `events of kind ${kind} are not shown in the inbox`);
+    }
+  }
+
+  return {
+    async recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
+      const event = await models.webhookEvents.findOne({ eventKey: input.eventId }).lean<WebhookEvent>();
+      if (!event) throw ApplicationFailure.nonRetryable(`no stored webhook event ${input.eventId}`, 'EventNotFound');
+      if (event.status === 'recorded' || event.status === 'skipped') {
+        // A second dispatch of an event already applied: the same answer, nothing changed.
+        return { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: event.status === 'recorded' && movesWindow(event.kind as InboundEventKind), outcome: event.status };
+      }
+      const account = await loadAccount(input.igAccountId);
+      const result = await apply(event, input, account);
+      if (result.outcome !== 'skipped') {
+        await models.webhookEvents.updateOne(
+          { eventKey: event.eventKey },
+          { $set: { status: 'recorded', conversationId: input.conversationId, recordedAt: new Date(now()) } },
+        );
+      }
+      return result;
+    },
+
+    async closeConversation(input: CloseConversationInput): Promise<void> {
+      await models.conversations.updateOne({ conversationId: input.conversationId, state: 'open' }, { $set: { state: 'closed', closedAt: new Date(input.closedAt) } });
+    },
+  };
+}
+
+export type InboundActivities = ReturnType<typeof createInboundActivities>;

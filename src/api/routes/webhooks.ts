@@ -1,0 +1,136 @@
+/**
+ * Meta's webhook ingress. `GET` answers the subscription handshake; `POST` checks the signature over the raw
+ * bytes, stores every event of the batch with its dedupe key, answers 200, and only then hands the new events to
+ * their conversation workflows. A storage failure answers 503 so that Meta delivers again.
+ */
+import express, { Router } from 'express';
+import type { Models } from '../../db/models';
+import type { WebhookEvent, WebhookEventStatus } from '../../db/models/webhook-event';
+import { sha256Hex, splitWebhookPayload, type SplitEvent } from '../../domain/webhook-events';
+import type { DispatchableEvent, InboundDispatcher } from '../../inbound/dispatcher';
+import type { Logger } from '../../logger';
+import { verifySignature } from '../../security/webhook-signature';
+import { HttpError } from '../errors';
+
+export interface WebhookRouterDeps {
+  models: Pick<Models, 'webhookEvents'>;
+  dispatcher: InboundDispatcher;
+  logger: Logger;
+  appSecret: string;
+  verifyToken: string;
+  maxBodyBytes: number;
+}
+
+type StoredEvent = Omit<WebhookEvent, 'conversationId' | 'dispatchedAt' | 'recordedAt' | 'skipReason'>;
+
+/** Kinds the inbox never dispatches: recorded as they came, with the reason. */
+function initialStatus(event: SplitEvent): WebhookEventStatus {
+  if (event.kind === 'unknown') return 'invalid';
+  if (event.kind === 'change') return 'skipped';
+  return 'pending';
+}
+
+function toStored(event: SplitEvent, receivedAt: Date): StoredEvent {
+  return {
+    eventKey: event.eventKey,
+    status: initialStatus(event),
+    kind: event.kind,
+    igAccountId: event.igAccountId,
+    customerIgsid: event.customerIgsid,
+    mid: event.mid,
+    occurredAt: new Date(event.occurredAt),
+    receivedAt,
+    payload: event.payload,
+    problem: event.kind === 'change' ? null : event.problem,
+    dispatchAttempts: 0,
+  };
+}
+
+export function createWebhookRouter(deps: WebhookRouterDeps): Router {
+  const router = Router();
+
+  router.get('/webhooks/instagram', (req, res) => {
+    const mode = req.query['hub.mode'];
+    const token = req.query['hub.verify_token'];
+    const challenge = req.query['hub.challenge'];
+    if (mode !== 'subscribe' || typeof challenge !== 'string' || challenge === '') {
+      throw new HttpError(400, 'InvalidHandshake', 'expected hub.mode=subscribe with a hub.challenge');
+    }
+    if (token !== deps.verifyToken) throw new HttpError(403, 'VerifyTokenMismatch', 'hub.verify_token does not match this app');
+    res.status(200).type('text/plain').send(challenge);
+  });
+
+  router.post('/webhooks/instagram', express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req, res) => {
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const signature = verifySignature(deps.appSecret, raw, req.get('x-hub-signature-256'));
+    if (!signature.ok) {
+      const message = signature.reason === 'missing' ? 'X-Hub-Signature-256 header is missing' : signature.reason === 'malformed' ? 'X-Hub-Signature-256 is not of the form sha256=<64 hex digits>' : 'X-Hub-Signature-256 does not match the body';
+      throw new HttpError(401, 'InvalidSignature', message);
+    }
+
+    const receivedAt = new Date();
+    const stored = splitDelivery(raw, receivedAt.getTime()).map((event) => toStored(event, receivedAt));
+    let inserted: StoredEvent[];
+    try {
+      inserted = await insertNew(deps.models.webhookEvents, stored);
+    } catch (error) {
+      deps.logger.error('webhook events could not be stored; Meta will deliver again', { error: (error as Error).message, events: stored.length });
+      throw new HttpError(503, 'StorageUnavailable', 'the events could not be stored; deliver again later');
+    }
+    res.status(200).type('text/plain').send('EVENT_RECEIVED');
+
+    const toDispatch: DispatchableEvent[] = inserted.filter((event) => event.status === 'pending');
+    if (toDispatch.length > 0) {
+      deps.dispatcher.dispatch(toDispatch).catch((error: unknown) => {
+        deps.logger.warn('dispatch after acknowledgement failed; the sweeper retries', { error: (error as Error).message });
+      });
+    }
+  });
+
+  return router;
+}
+
+/** The events of one delivery; a body that is not an Instagram webhook at all is kept whole, as one invalid event. */
+function splitDelivery(raw: Buffer, receivedAt: number): SplitEvent[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    return [wholeBodyEvent(raw, receivedAt, `body is not JSON: ${(error as Error).message}`)];
+  }
+  const split = splitWebhookPayload(body, receivedAt);
+  if (split.envelopeProblem !== null) return [wholeBodyEvent(raw, receivedAt, split.envelopeProblem)];
+  return split.events;
+}
+
+function wholeBodyEvent(raw: Buffer, receivedAt: number, problem: string): SplitEvent {
+  return {
+    eventKey: `body:${sha256Hex(raw)}`,
+    kind: 'unknown',
+    igAccountId: null,
+    customerIgsid: null,
+    mid: null,
+    occurredAt: receivedAt,
+    payload: raw.toString('utf8'),
+    problem,
+  };
+}
+
+/**
+ * Inserts every event, skipping those already stored (a second delivery, or the same event twice in one batch).
+ * Returns the ones that are new. Any other write error fails the whole call, so that Meta delivers again.
+ */
+async function insertNew(model: Models['webhookEvents'], events: StoredEvent[]): Promise<StoredEvent[]> {
+  const unique = [...new Map(events.map((event) => [event.eventKey, event])).values()];
+  if (unique.length === 0) return [];
+  try {
+    await model.collection.insertMany(unique, { ordered: false });
+    return unique;
+  } catch (error) {
+    const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+    const failures = writeErrors === undefined ? [] : Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+    if (failures.length === 0 || failures.some((failure) => failure.code !== 11000)) throw error;
+    const duplicates = new Set(failures.map((failure) => failure.index));
+    return unique.filter((_, index) => !duplicates.has(index));
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * customers: an Instagram user as seen by one linked account (IGSIDs are scoped per account), with the profile
+ * from the Graph API and every username it has had (B10). Never merged automatically (B3).
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export interface UsernameChange {
+  username: string;
+  seenAt: Date;
+}
+
+export interface Customer {
+  igAccountId: string;
+  igsid: string;
+  channelId: string;
+  username: string | null;
+  name: string | null;
+  profilePicUrl: string | null;
+  usernameHistory: UsernameChange[];
+  profileFetchedAt: Date | null;
+  profileError: string | null;
+  /** Set by a manager who merges this customer with an existing member record (B3). */
+  memberId: string | null;
+  firstSeenAt: Date;
+  lastMessageAt: Date | null;
+}
+
+const customerSchema = new Schema<Customer>(
+  {
+    igAccountId: { type: String, required: true },
+    igsid: { type: String, required: true },
+    channelId: { type: String, required: true },
+    username: { type: String, default: null },
+    name: { type: String, default: null },
+    profilePicUrl: { type: String, default: null },
+    usernameHistory: [{ _id: false, username: { type: String, required: true }, seenAt: { type: Date, required: true } }],
+    profileFetchedAt: { type: Date, default: null },
+    profileError: { type: String, default: null },
+    memberId: { type: String, default: null },
+    firstSeenAt: { type: Date, required: true },
+    lastMessageAt: { type: Date, default: null },
+  },
+  { collection: 'customers', versionKey: false },
+);
+customerSchema.index({ igAccountId: 1, igsid: 1 }, { unique: true });
+customerSchema.index({ channelId: 1, username: 1 });
+
+export type CustomerModel = Model<Customer>;
+
+export function getCustomerModel(connection: Connection): CustomerModel {
+  return (connection.models.Customer as CustomerModel | undefined) ?? connection.model<Customer>('Customer', customerSchema);
+}
+
+/** B2: a customer without a name or a profile picture is shown as anonymous. */
+export function isAnonymous(customer: Pick<Customer, 'name' | 'profilePicUrl'>): boolean {
+  return !customer.name || !customer.profilePicUrl;
+}

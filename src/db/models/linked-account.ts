@@ -1,0 +1,60 @@
+/**
+ * linkedAccounts: an Instagram professional account connected to a channel, with its Page and the Page token
+ * (sealed, never in plaintext). Written by the linking flow; read by the inbound and outbound paths.
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { SealedSecret } from '../../security/token-cipher';
+
+export type LinkStatus = 'active' | 'reauth_required' | 'messages_access_off' | 'unlinked';
+
+export interface LinkedAccountSettings {
+  /** A11: open a conversation when a follower mentions the account in a story. */
+  openOnStoryMention: boolean;
+  /** A11: open a conversation when a follower shares a post. */
+  openOnPostShare: boolean;
+}
+
+export interface LinkedAccount {
+  igAccountId: string;
+  channelId: string;
+  pageId: string;
+  username: string;
+  status: LinkStatus;
+  representative: boolean;
+  settings: LinkedAccountSettings;
+  pageToken: SealedSecret;
+  linkedAt: Date;
+  updatedAt: Date;
+}
+
+const sealedSecretSchema = new Schema<SealedSecret>(
+  { keyId: { type: String, required: true }, iv: { type: String, required: true }, tag: { type: String, required: true }, data: { type: String, required: true } },
+  { _id: false },
+);
+
+const linkedAccountSchema = new Schema<LinkedAccount>(
+  {
+    igAccountId: { type: String, required: true },
+    channelId: { type: String, required: true },
+    pageId: { type: String, required: true },
+    username: { type: String, required: true },
+    status: { type: String, required: true, enum: ['active', 'reauth_required', 'messages_access_off', 'unlinked'] },
+    representative: { type: Boolean, required: true, default: false },
+    settings: {
+      openOnStoryMention: { type: Boolean, required: true, default: true },
+      openOnPostShare: { type: Boolean, required: true, default: true },
+    },
+    pageToken: { type: sealedSecretSchema, required: true },
+    linkedAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'linkedAccounts', versionKey: false },
+);
+linkedAccountSchema.index({ igAccountId: 1 }, { unique: true });
+linkedAccountSchema.index({ channelId: 1 });
+
+export type LinkedAccountModel = Model<LinkedAccount>;
+
+export function getLinkedAccountModel(connection: Connection): LinkedAccountModel {
+  return (connection.models.LinkedAccount as LinkedAccountModel | undefined) ?? connection.model<LinkedAccount>('LinkedAccount', linkedAccountSchema);
+}

@@ -1,0 +1,80 @@
+/**
+ * messages: what the inbox shows. Inbound messages are keyed by Meta's `mid` (unique), so a second delivery
+ * never makes a second message; the order is Meta's timestamp, not arrival.
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { MessageAttachment, MessageKind, StoryReference } from '../../domain/webhook-events';
+
+export type MessageDirection = 'inbound' | 'outbound';
+export type SenderType = 'customer' | 'manager' | 'bot' | 'system';
+export type MessageStatus = 'received' | 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface MessageReaction {
+  by: 'customer';
+  reaction: string;
+  emoji: string | null;
+  at: Date;
+}
+
+export interface Message {
+  messageId: string;
+  /** Meta's message id; absent (never null) until Meta gave one, so the sparse unique index allows many. */
+  mid?: string;
+  conversationId: string;
+  channelId: string;
+  igAccountId: string;
+  igsid: string;
+  direction: MessageDirection;
+  senderType: SenderType;
+  kind: MessageKind;
+  text: string | null;
+  attachments: MessageAttachment[];
+  story: StoryReference | null;
+  replyToMid: string | null;
+  /** Meta's timestamp of the message: the order of the conversation. */
+  sentAt: Date;
+  receivedAt: Date;
+  status: MessageStatus;
+  /** B11: the customer unsent it; its content is gone. */
+  deletedAt: Date | null;
+  editCount: number;
+  reaction: MessageReaction | null;
+  error: { type: string; message: string } | null;
+}
+
+const messageSchema = new Schema<Message>(
+  {
+    messageId: { type: String, required: true },
+    mid: { type: String },
+    conversationId: { type: String, required: true },
+    channelId: { type: String, required: true },
+    igAccountId: { type: String, required: true },
+    igsid: { type: String, required: true },
+    direction: { type: String, required: true, enum: ['inbound', 'outbound'] },
+    senderType: { type: String, required: true, enum: ['customer', 'manager', 'bot', 'system'] },
+    kind: { type: String, required: true },
+    text: { type: String, default: null },
+    attachments: { type: Schema.Types.Mixed, default: () => [] },
+    story: { type: Schema.Types.Mixed, default: null },
+    replyToMid: { type: String, default: null },
+    sentAt: { type: Date, required: true },
+    receivedAt: { type: Date, required: true },
+    status: { type: String, required: true, enum: ['received', 'queued', 'sending', 'sent', 'failed'] },
+    deletedAt: { type: Date, default: null },
+    editCount: { type: Number, default: 0 },
+    reaction: { type: Schema.Types.Mixed, default: null },
+    error: { type: Schema.Types.Mixed, default: null },
+  },
+  { collection: 'messages', versionKey: false, minimize: false },
+);
+messageSchema.index({ messageId: 1 }, { unique: true });
+// Unique where Meta gave one; outbound messages get theirs when sent. Sparse rather than partial: FerretDB has no
+// partial indexes, and a sparse unique index on both servers allows any number of documents without the field.
+messageSchema.index({ mid: 1 }, { unique: true, sparse: true });
+messageSchema.index({ conversationId: 1, sentAt: 1 });
+
+export type MessageModel = Model<Message>;
+
+export function getMessageModel(connection: Connection): MessageModel {
+  return (connection.models.Message as MessageModel | undefined) ?? connection.model<Message>('Message', messageSchema);
+}

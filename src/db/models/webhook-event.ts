@@ -1,0 +1,69 @@
+/**
+ * webhookEvents: every event Meta delivered, stored before the webhook is acknowledged, with a unique dedupe key
+ * so a second delivery of the same event is recognised. Its status says what became of it.
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export type WebhookEventStatus =
+  /** Stored; not yet handed to its conversation workflow. */
+  | 'pending'
+  /** Signalled to its conversation workflow. */
+  | 'dispatched'
+  /** Applied to the inbox by the workflow's activity. */
+  | 'recorded'
+  /** Applied as "not shown", on purpose: an account setting (A11) or a kind the inbox does not sync. */
+  | 'skipped'
+  /** For an Instagram account that is not linked to any channel. */
+  | 'unlinked'
+  /** Signed by Meta but not understood: kept with the problem, never dispatched. */
+  | 'invalid';
+
+export interface WebhookEvent {
+  eventKey: string;
+  status: WebhookEventStatus;
+  kind: string;
+  igAccountId: string | null;
+  customerIgsid: string | null;
+  mid: string | null;
+  /** Meta's timestamp of the event (ms), or the delivery time when the event has none. */
+  occurredAt: Date;
+  receivedAt: Date;
+  /** The event as Meta sent it: one messaging item, one change, or a whole unparseable body. */
+  payload: unknown;
+  problem: string | null;
+  skipReason: string | null;
+  conversationId: string | null;
+  dispatchAttempts: number;
+  dispatchedAt: Date | null;
+  recordedAt: Date | null;
+}
+
+const webhookEventSchema = new Schema<WebhookEvent>(
+  {
+    eventKey: { type: String, required: true },
+    status: { type: String, required: true, enum: ['pending', 'dispatched', 'recorded', 'skipped', 'unlinked', 'invalid'] },
+    kind: { type: String, required: true },
+    igAccountId: { type: String, default: null },
+    customerIgsid: { type: String, default: null },
+    mid: { type: String, default: null },
+    occurredAt: { type: Date, required: true },
+    receivedAt: { type: Date, required: true },
+    payload: { type: Schema.Types.Mixed },
+    problem: { type: String, default: null },
+    skipReason: { type: String, default: null },
+    conversationId: { type: String, default: null },
+    dispatchAttempts: { type: Number, required: true, default: 0 },
+    dispatchedAt: { type: Date, default: null },
+    recordedAt: { type: Date, default: null },
+  },
+  { collection: 'webhookEvents', versionKey: false, minimize: false },
+);
+webhookEventSchema.index({ eventKey: 1 }, { unique: true });
+// The sweeper's query: pending events, oldest first.
+webhookEventSchema.index({ status: 1, receivedAt: 1 });
+
+export type WebhookEventModel = Model<WebhookEvent>;
+
+export function getWebhookEventModel(connection: Connection): WebhookEventModel {
+  return (connection.models.WebhookEvent as WebhookEventModel | undefined) ?? connection.model<WebhookEvent>('WebhookEvent', webhookEventSchema);
+}

@@ -1,0 +1,301 @@
+/**
+ * Instagram messaging webhooks, as pure functions: split a delivery into events with their dedupe keys, and
+ * project a message event into what the inbox stores. Lenient on purpose: Meta adds fields and kinds, and an
+ * event we do not understand is kept and marked, never dropped (META-API 1.3–1.7).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const STORY_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+export type InboundEventKind =
+  | 'message'
+  | 'echo'
+  | 'deleted'
+  | 'reaction'
+  | 'read'
+  | 'postback'
+  | 'referral'
+  | 'edit'
+  /** An entry `changes` item (comments, mentions in posts...): recorded, not synced (B8). */
+  | 'change'
+  /** Signed by Meta but not understood. */
+  | 'unknown';
+
+export interface SplitEvent {
+  eventKey: string;
+  kind: InboundEventKind;
+  igAccountId: string | null;
+  /** The customer's IGSID: the sender of what customers do, the recipient of echoes. */
+  customerIgsid: string | null;
+  mid: string | null;
+  /** Meta's timestamp (ms); for events without one, the entry's time. */
+  occurredAt: number;
+  payload: unknown;
+  problem: string | null;
+}
+
+export interface SplitResult {
+  events: SplitEvent[];
+  /** Set when the body as a whole is not an Instagram webhook: it is then stored whole, as one invalid event. */
+  envelopeProblem: string | null;
+}
+
+const idSchema = z.union([z.string().min(1), z.number()]).transform(String);
+const participantSchema = z.looseObject({ id: idSchema });
+
+const messagingItemSchema = z.looseObject({
+  sender: participantSchema,
+  recipient: participantSchema,
+  timestamp: z.number().int().nonnegative(),
+  message: z
+    .looseObject({
+      mid: z.string().min(1),
+      text: z.string().optional(),
+      is_echo: z.boolean().optional(),
+      is_deleted: z.boolean().optional(),
+      is_unsupported: z.boolean().optional(),
+      app_id: z.union([z.string(), z.number()]).optional(),
+    })
+    .optional(),
+  reaction: z.looseObject({ mid: z.string().min(1), action: z.string() }).optional(),
+  read: z.looseObject({ mid: z.string().min(1) }).optional(),
+  postback: z.looseObject({ mid: z.string().optional(), title: z.string().optional(), payload: z.string().optional() }).optional(),
+  referral: z.looseObject({ ref: z.string().optional(), source: z.string().optional() }).optional(),
+  message_edit: z.looseObject({ mid: z.string().min(1), num_edit: z.union([z.number(), z.string()]).optional() }).optional(),
+});
+
+const entrySchema = z.looseObject({
+  id: idSchema,
+  time: z.number().int().nonnegative().optional(),
+  messaging: z.array(z.unknown()).optional(),
+  standby: z.array(z.unknown()).optional(),
+  changes: z.array(z.unknown()).optional(),
+});
+
+const envelopeSchema = z.looseObject({ object: z.string(), entry: z.array(z.unknown()) });
+
+export function sha256Hex(value: string | Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** Splits a parsed webhook body into events. Never throws: what it cannot read comes back marked. */
+export function splitWebhookPayload(body: unknown, receivedAt: number): SplitResult {
+  const envelope = envelopeSchema.safeParse(body);
+  if (!envelope.success) return { events: [], envelopeProblem: `not an Instagram webhook: ${describeIssues(envelope.error)}` };
+  if (envelope.data.object !== 'instagram') return { events: [], envelopeProblem: `object is "${envelope.data.object}", expected "instagram"` };
+
+  const events: SplitEvent[] = [];
+  envelope.data.entry.forEach((rawEntry, entryIndex) => {
+    const entry = entrySchema.safeParse(rawEntry);
+    if (!entry.success) {
+      events.push(unknownEvent(rawEntry, null, receivedAt, `entry[${entryIndex}]: ${describeIssues(entry.error)}`));
+      return;
+    }
+    const igAccountId = entry.data.id;
+    const entryTime = entry.data.time ?? receivedAt;
+    for (const item of [...(entry.data.messaging ?? []), ...(entry.data.standby ?? [])]) events.push(projectMessagingItem(item, igAccountId, entryTime));
+    for (const change of entry.data.changes ?? []) {
+      const field = (change as { field?: unknown } | null)?.field;
+      events.push({
+        eventKey: `change:${igAccountId}:${sha256Hex(JSON.stringify(change))}`,
+        kind: 'change',
+        igAccountId,
+        customerIgsid: null,
+        mid: null,
+        occurredAt: entryTime,
+        payload: change,
+        problem: typeof field === 'string' ? null : 'change without a field',
+      });
+    }
+    if (!entry.data.messaging && !entry.data.standby && !entry.data.changes) {
+      events.push(unknownEvent(rawEntry, igAccountId, entryTime, `entry[${entryIndex}] has no messaging, standby or changes`));
+    }
+  });
+  return { events, envelopeProblem: null };
+}
+
+function projectMessagingItem(item: unknown, igAccountId: string, entryTime: number): SplitEvent {
+  const parsed = messagingItemSchema.safeParse(item);
+  if (!parsed.success) return unknownEvent(item, igAccountId, entryTime, describeIssues(parsed.error));
+  const event = parsed.data;
+  const sender = event.sender.id;
+  const fromBusiness = sender === igAccountId;
+  const customerIgsid = fromBusiness ? event.recipient.id : sender;
+  const base = { igAccountId, customerIgsid, occurredAt: event.timestamp, payload: item, problem: null };
+
+  if (event.message) {
+    const { mid } = event.message;
+    if (event.message.is_echo) return { ...base, kind: 'echo', eventKey: `echo:${mid}`, mid, customerIgsid: event.recipient.id };
+    if (event.message.is_deleted) return { ...base, kind: 'deleted', eventKey: `deleted:${mid}`, mid };
+    return { ...base, kind: 'message', eventKey: `message:${mid}`, mid };
+  }
+  if (event.reaction) {
+    const { mid, action } = event.reaction;
+    return { ...base, kind: 'reaction', eventKey: `reaction:${sender}:${mid}:${action}:${event.timestamp}`, mid };
+  }
+  if (event.read) return { ...base, kind: 'read', eventKey: `read:${sender}:${event.read.mid}`, mid: event.read.mid };
+  if (event.postback) {
+    const mid = event.postback.mid ?? null;
+    return { ...base, kind: 'postback', eventKey: mid ? `postback:${mid}` : `postback:${sender}:${event.timestamp}`, mid };
+  }
+  if (event.message_edit) {
+    const { mid, num_edit: numEdit } = event.message_edit;
+    return { ...base, kind: 'edit', eventKey: `edit:${mid}:${String(numEdit ?? event.timestamp)}`, mid };
+  }
+  if (event.referral) return { ...base, kind: 'referral', eventKey: `referral:${sender}:${event.timestamp}`, mid: null };
+  return unknownEvent(item, igAccountId, event.timestamp, 'messaging item with no known event (message, reaction, read, postback, referral, message_edit)');
+}
+
+function unknownEvent(payload: unknown, igAccountId: string | null, occurredAt: number, problem: string): SplitEvent {
+  return {
+    eventKey: `unknown:${sha256Hex(JSON.stringify(payload) ?? 'undefined')}`,
+    kind: 'unknown',
+    igAccountId,
+    customerIgsid: null,
+    mid: null,
+    occurredAt,
+    payload,
+    problem,
+  };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+/** Only customer-initiated events move the 7-day window (a message, a postback, an ig.me referral). */
+export function movesWindow(kind: InboundEventKind): boolean {
+  return kind === 'message' || kind === 'postback' || kind === 'referral';
+}
+
+// --- message projection -----------------------------------------------------------------------------------------
+
+export type MessageKind =
+  | 'text'
+  | 'image'
+  | 'video'
+  | 'audio'
+  | 'file'
+  | 'story_reply'
+  | 'story_mention'
+  | 'post_share'
+  | 'reel_share'
+  | 'story_share'
+  | 'link'
+  | 'postback'
+  | 'unsupported';
+
+export type AttachmentType = 'image' | 'video' | 'audio' | 'file' | 'story' | 'post' | 'reel' | 'link';
+
+/** Media are never embedded: the inbox shows each as a link that opens it (B4). */
+export interface MessageAttachment {
+  type: AttachmentType;
+  url: string | null;
+  title: string | null;
+  mediaId: string | null;
+}
+
+export interface StoryReference {
+  id: string | null;
+  url: string | null;
+  /** A story lives 24 hours; after that its link no longer opens (B7). */
+  expiresAt: number;
+}
+
+export interface MessageProjection {
+  kind: MessageKind;
+  text: string | null;
+  attachments: MessageAttachment[];
+  story: StoryReference | null;
+  replyToMid: string | null;
+  quickReplyPayload: string | null;
+}
+
+const attachmentItemSchema = z.looseObject({
+  type: z.string(),
+  payload: z
+    .looseObject({
+      url: z.string().optional(),
+      title: z.string().optional(),
+      reel_video_id: z.union([z.string(), z.number()]).optional(),
+      ig_post_media_id: z.union([z.string(), z.number()]).optional(),
+      story_media_id: z.union([z.string(), z.number()]).optional(),
+      story_media_url: z.string().optional(),
+      id: z.union([z.string(), z.number()]).optional(),
+    })
+    .nullish(),
+});
+
+const messageBodySchema = z.looseObject({
+  mid: z.string(),
+  text: z.string().optional(),
+  is_unsupported: z.boolean().optional(),
+  attachments: z.array(z.unknown()).optional(),
+  quick_reply: z.looseObject({ payload: z.string() }).optional(),
+  reply_to: z.looseObject({ mid: z.string().optional(), story: z.looseObject({ url: z.string().optional(), id: z.union([z.string(), z.number()]).optional() }).optional() }).optional(),
+});
+
+/** How each attachment type Meta sends is shown. GIFs and stickers arrive as images (B4). */
+const attachmentTypes: Record<string, { type: AttachmentType; kind: MessageKind }> = {
+  image: { type: 'image', kind: 'image' },
+  video: { type: 'video', kind: 'video' },
+  audio: { type: 'audio', kind: 'audio' },
+  file: { type: 'file', kind: 'file' },
+  story_mention: { type: 'story', kind: 'story_mention' },
+  share: { type: 'post', kind: 'post_share' },
+  ig_post: { type: 'post', kind: 'post_share' },
+  ig_reel: { type: 'reel', kind: 'reel_share' },
+  reel: { type: 'reel', kind: 'reel_share' },
+  ig_story: { type: 'story', kind: 'story_share' },
+  story: { type: 'story', kind: 'story_share' },
+  fallback: { type: 'link', kind: 'link' },
+  media: { type: 'link', kind: 'link' },
+};
+
+/** Projects the `message` of a message or echo event. Unknown attachment types become links, never vanish. */
+export function projectMessage(payload: unknown, occurredAt: number): MessageProjection {
+  const message = messageBodySchema.safeParse((payload as { message?: unknown } | null)?.message);
+  if (!message.success) {
+    return { kind: 'unsupported', text: null, attachments: [], story: null, replyToMid: null, quickReplyPayload: null };
+  }
+  const body = message.data;
+  const attachments: MessageAttachment[] = [];
+  let attachmentKind: MessageKind | null = null;
+  let unsupportedMedia = false;
+  for (const raw of body.attachments ?? []) {
+    const parsed = attachmentItemSchema.safeParse(raw);
+    if (!parsed.success) continue;
+    const { type, payload: p } = parsed.data;
+    if (type === 'ephemeral') {
+      // Disappearing media (vanish mode): there is nothing the inbox can show.
+      unsupportedMedia = true;
+      continue;
+    }
+    const known = attachmentTypes[type] ?? { type: 'link' as const, kind: 'link' as const };
+    const url = p?.url ?? p?.story_media_url ?? null;
+    const mediaId = p?.ig_post_media_id ?? p?.reel_video_id ?? p?.story_media_id ?? p?.id ?? null;
+    // A post share comes as two attachments (share and ig_post) for the same post: keep one link.
+    if (known.type === 'post' && attachments.some((a) => a.type === 'post' && (a.url === url || (mediaId !== null && a.mediaId === String(mediaId))))) continue;
+    attachments.push({ type: known.type, url, title: p?.title ?? null, mediaId: mediaId === null ? null : String(mediaId) });
+    attachmentKind ??= known.kind;
+  }
+  const story = body.reply_to?.story;
+  const replyToMid = body.reply_to?.mid ?? null;
+  const quickReplyPayload = body.quick_reply?.payload ?? null;
+  const text = body.text ?? null;
+  const base = { text, attachments, replyToMid, quickReplyPayload };
+
+  if (body.is_unsupported || (unsupportedMedia && attachments.length === 0 && text === null)) {
+    return { ...base, kind: 'unsupported', story: null };
+  }
+  if (story) {
+    return { ...base, kind: 'story_reply', story: { id: story.id === undefined ? null : String(story.id), url: story.url ?? null, expiresAt: occurredAt + STORY_LIFETIME_MS } };
+  }
+  if (attachmentKind === 'story_mention') {
+    const mention = attachments.find((a) => a.type === 'story');
+    return { ...base, kind: 'story_mention', story: { id: mention?.mediaId ?? null, url: mention?.url ?? null, expiresAt: occurredAt + STORY_LIFETIME_MS } };
+  }
+  if (attachmentKind) return { ...base, kind: attachmentKind, story: null };
+  return { ...base, kind: 'text', story: null };
+}
