@@ -28,6 +28,13 @@ async function main(): Promise<void> {
     childEnv.TEMPORAL_ADDRESS = `127.0.0.1:${stack.temporalPort}`;
     childEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${stack.temporalUiPort}`;
   }
+  // Without GRAPH_API_URL the engine talks to the Meta emulator, which the launcher then runs too.
+  if (stack.startEmulator) {
+    const emulatorPort = loadConfig(childEnv).emulator.port;
+    childEnv.GRAPH_API_URL = `http://127.0.0.1:${emulatorPort}`;
+    childEnv.META_LOGIN_DIALOG_URL ??= `http://127.0.0.1:${emulatorPort}/dialog/oauth`;
+    childEnv.EMULATOR_WEBHOOK_URL ??= `http://127.0.0.1:${loadConfig(childEnv).api.port}/webhooks/instagram`;
+  }
   // Validates every setting before anything starts, naming the variable that is wrong.
   const config = loadConfig(childEnv);
 
@@ -81,7 +88,9 @@ async function main(): Promise<void> {
       say('TEMPORAL_ADDRESS is set: using that Temporal service, not starting a dev server');
     }
 
-    for (const [name, entry] of nodeServices) {
+    const services = stack.startEmulator ? nodeServices : nodeServices.filter(([name]) => name !== 'meta-emulator');
+    if (!stack.startEmulator) say('GRAPH_API_URL is set: using that Graph API, not starting the Meta emulator');
+    for (const [name, entry] of services) {
       const script = path.join(repoRoot, 'dist', entry);
       if (!existsSync(script)) throw new Error(`${script} is missing: run 'npm run build'`);
       watch(spawnManaged({ name, command: process.execPath, args: ['--enable-source-maps', script], env: childEnv, output: 'inherit' }));
@@ -101,6 +110,7 @@ async function main(): Promise<void> {
   say(`  Temporal UI    ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
   say(`  Temporal gRPC  ${config.temporal.address}`);
   say(`  MongoDB        ${redactUri(config.mongodb.uri)}`);
+  if (stack.startEmulator) say(`  Meta emulator  ${config.meta.graphApiUrl}  (control API ${config.meta.graphApiUrl}/_emulator/state; link the demo account: npm run demo:link)`);
   say(`  try it         curl -X POST ${api}/v1/diagnostics/round-trip`);
   say('Ctrl-C stops everything.');
   for (;;) await delay(60000);
@@ -108,6 +118,7 @@ async function main(): Promise<void> {
 
 /** The node processes of the project, in start order (stopped in reverse). */
 const nodeServices: Array<[string, string]> = [
+  ['meta-emulator', 'emulator/main.js'],
   ['worker', 'worker.js'],
   ['api', 'server.js'],
 ];

@@ -165,6 +165,8 @@ export function loadConfig(source: Environment = process.env): AppConfig {
 export interface StackConfig {
   startTemporal: boolean;
   startMongo: boolean;
+  /** No GRAPH_API_URL set: the engine uses the local Meta emulator, which the launcher starts. */
+  startEmulator: boolean;
   /** Where the local services keep their state (git-ignored). */
   dataDir: string;
   temporalPort: number;
@@ -191,6 +193,7 @@ export function loadStackConfig(defaultDataDir: string, source: Environment = pr
   return {
     startTemporal: raw.TEMPORAL_ADDRESS === undefined,
     startMongo: raw.MONGODB_URI === undefined,
+    startEmulator: raw.GRAPH_API_URL === undefined,
     dataDir: e.DATA_DIR ?? defaultDataDir,
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,

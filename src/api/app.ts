@@ -48,7 +48,6 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use('/v1', express.json({ limit: '256kb' }));
-  app.use(createInboxRouter({ models: deps.models, now: deps.now ?? Date.now }));
   app.use(
     createDiagnosticsRouter({
       temporal: deps.temporal.client,
@@ -58,6 +57,9 @@ export function createApp(deps: AppDeps): Express {
       namespace: deps.config.temporal.namespace,
     }),
   );
+
+  // Operators' round trip above needs no key; everything of a channel below does.
+  app.use(createInboxRouter({ models: deps.models, now: deps.now ?? Date.now }));
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));

@@ -49,6 +49,9 @@ describe('npm start (the local stack launcher)', () => {
     delete env.TEMPORAL_ADDRESS;
     delete env.MONGODB_URI;
     delete env.TEMPORAL_UI_URL;
+    delete env.GRAPH_API_URL;
+    delete env.META_LOGIN_DIALOG_URL;
+    delete env.EMULATOR_WEBHOOK_URL;
   });
 
   afterAll(async () => {
@@ -73,6 +76,9 @@ describe('npm start (the local stack launcher)', () => {
     expect(ready.status).toBe(200);
     const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
     expect(ui.status).toBe(200);
+    expect(printed).toContain(`Meta emulator  http://127.0.0.1:${ports.emulator}`);
+    const emulator = await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/health`);
+    expect(emulator.status).toBe(200);
 
     const probe = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip`, { method: 'POST' });
     expect(probe.status).toBe(200);

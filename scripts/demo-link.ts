@@ -1,0 +1,94 @@
+/**
+ * `npm run demo:link`: with the local stack running (`npm start`), links the Meta emulator's demo Instagram
+ * account (@demo.shop) to a demo channel the way the linking flow does it (login dialog → code → long-lived token
+ * → Page token → webhook subscription), and creates the channel's owner with an API key for the inbox API.
+ * Idempotent: run it again to link again and get a new key. The real linking flow (Facebook Login from the inbox)
+ * replaces it for users; this is the shortcut for trying the product on the emulator.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { loadConfig } from '../src/config';
+import { connectDatabase } from '../src/db/connection';
+import { createModels, ensureIndexes } from '../src/db/models';
+import { hashApiKey } from '../src/db/models/manager';
+import { createGraphClient } from '../src/graph/client';
+import { createTokenCipher } from '../src/security/token-cipher';
+
+const DEMO_CHANNEL_ID = 'demo-channel';
+const DEMO_PAGE_ID = '110000000000101';
+const DEMO_IG_ACCOUNT_ID = '17841400000000101';
+const REDIRECT_URI = 'http://127.0.0.1/oauth/callback';
+const SCOPES = ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata', 'pages_read_engagement', 'pages_show_list', 'business_management'];
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const emulator = config.meta.graphApiUrl;
+  const dialog = await fetch(`${emulator}/_emulator/dialog/complete`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_id: config.meta.appId,
+      redirect_uri: REDIRECT_URI,
+      state: randomUUID(),
+      scope: SCOPES.join(','),
+      email: 'demo@example.com',
+      password: 'demo-password',
+    }),
+  }).catch((error: unknown) => {
+    throw new Error(`the Meta emulator does not answer at ${emulator} (${(error as Error).message}): is 'npm start' running?`);
+  });
+  if (dialog.status !== 200) throw new Error(`the emulator's login dialog refused: ${await dialog.text()}`);
+  const { code } = (await dialog.json()) as { code: string };
+
+  const graph = createGraphClient({ baseUrl: emulator, version: config.meta.graphApiVersion, timeoutMs: config.meta.graphApiTimeoutMs, appId: config.meta.appId, appSecret: config.meta.appSecret });
+  const short = await graph.exchangeCode({ code, redirectUri: REDIRECT_URI });
+  const long = await graph.exchangeForLongLivedToken(short.accessToken);
+  const page = (await graph.listPages(long.accessToken)).find((candidate) => candidate.id === DEMO_PAGE_ID);
+  if (!page?.accessToken) throw new Error('the demo Page is not among the Pages of demo@example.com');
+  await graph.subscribeApp(page.id, page.accessToken, ['messages', 'message_reactions', 'messaging_seen', 'messaging_postbacks', 'messaging_referral']);
+
+  const database = await connectDatabase({ uri: config.mongodb.uri, serverSelectionTimeoutMs: 3000 });
+  try {
+    const models = createModels(database);
+    await ensureIndexes(models);
+    const now = new Date();
+    await models.linkedAccounts.updateOne(
+      { igAccountId: DEMO_IG_ACCOUNT_ID },
+      {
+        $set: {
+          channelId: DEMO_CHANNEL_ID,
+          pageId: page.id,
+          username: 'demo.shop',
+          status: 'active',
+          representative: true,
+          settings: { openOnStoryMention: true, openOnPostShare: true },
+          pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken),
+          linkedAt: now,
+          updatedAt: now,
+        },
+      },
+      { upsert: true },
+    );
+    const apiKey = `igdm_${randomBytes(24).toString('base64url')}`;
+    await models.managers.create({ managerId: randomUUID(), channelId: DEMO_CHANNEL_ID, name: 'Demo owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: now });
+
+    const api = config.api.publicBaseUrl;
+    const lines = [
+      `linked @demo.shop (${DEMO_IG_ACCOUNT_ID}) to channel "${DEMO_CHANNEL_ID}"`,
+      `owner API key (shown once): ${apiKey}`,
+      '',
+      'send a DM as a customer:',
+      `  curl -s ${emulator}/_emulator/ig-accounts/${DEMO_IG_ACCOUNT_ID}/inbound -H 'content-type: application/json' \\`,
+      `    -d '{"from":{"username":"mina.customer"},"kind":"text","text":"Hi! Is the blue one in stock?"}'`,
+      'read the inbox:',
+      `  curl -s ${api}/v1/channels/${DEMO_CHANNEL_ID}/conversations -H 'authorization: Bearer ${apiKey}'`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo:link failed: ${(error as Error).message}\n`);
+  process.exit(1);
+});
