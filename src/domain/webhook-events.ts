@@ -212,28 +212,37 @@ export interface MessageProjection {
   quickReplyPayload: string | null;
 }
 
+// Lenient field by field on purpose: one odd value (a null caption, a numeric url, a quick_reply without payload)
+// must cost that value only, never the attachment or the message text around it (B4: nothing is dropped).
+const optionalText = z.string().optional().catch(undefined);
+const optionalId = z.union([z.string(), z.number()]).optional().catch(undefined);
+
 const attachmentItemSchema = z.looseObject({
-  type: z.string(),
+  type: z.string().catch(''),
   payload: z
     .looseObject({
-      url: z.string().optional(),
-      title: z.string().optional(),
-      reel_video_id: z.union([z.string(), z.number()]).optional(),
-      ig_post_media_id: z.union([z.string(), z.number()]).optional(),
-      story_media_id: z.union([z.string(), z.number()]).optional(),
-      story_media_url: z.string().optional(),
-      id: z.union([z.string(), z.number()]).optional(),
+      url: optionalText,
+      title: optionalText,
+      reel_video_id: optionalId,
+      ig_post_media_id: optionalId,
+      story_media_id: optionalId,
+      story_media_url: optionalText,
+      id: optionalId,
     })
-    .nullish(),
+    .nullish()
+    .catch(null),
 });
 
 const messageBodySchema = z.looseObject({
   mid: z.string(),
   text: z.string().optional(),
-  is_unsupported: z.boolean().optional(),
-  attachments: z.array(z.unknown()).optional(),
-  quick_reply: z.looseObject({ payload: z.string() }).optional(),
-  reply_to: z.looseObject({ mid: z.string().optional(), story: z.looseObject({ url: z.string().optional(), id: z.union([z.string(), z.number()]).optional() }).optional() }).optional(),
+  is_unsupported: z.boolean().optional().catch(undefined),
+  attachments: z.array(z.unknown()).optional().catch(undefined),
+  quick_reply: z.looseObject({ payload: z.string() }).optional().catch(undefined),
+  reply_to: z
+    .looseObject({ mid: optionalText, story: z.looseObject({ url: optionalText, id: optionalId }).optional().catch(undefined) })
+    .optional()
+    .catch(undefined),
 });
 
 /** How each attachment type Meta sends is shown. GIFs and stickers arrive as images (B4). */
@@ -253,6 +262,10 @@ const attachmentTypes: Record<string, { type: AttachmentType; kind: MessageKind 
   media: { type: 'link', kind: 'link' },
 };
 
+function isSharePair(a: string | undefined, b: string): boolean {
+  return (a === 'share' && b === 'ig_post') || (a === 'ig_post' && b === 'share');
+}
+
 /** Projects the `message` of a message or echo event. Unknown attachment types become links, never vanish. */
 export function projectMessage(payload: unknown, occurredAt: number): MessageProjection {
   const message = messageBodySchema.safeParse((payload as { message?: unknown } | null)?.message);
@@ -263,21 +276,48 @@ export function projectMessage(payload: unknown, occurredAt: number): MessagePro
   const attachments: MessageAttachment[] = [];
   let attachmentKind: MessageKind | null = null;
   let unsupportedMedia = false;
+  // Which type Meta gave each kept attachment: a share and an ig_post in one message are the same post.
+  const sourceTypes = new Map<MessageAttachment, string>();
   for (const raw of body.attachments ?? []) {
     const parsed = attachmentItemSchema.safeParse(raw);
-    if (!parsed.success) continue;
+    if (!parsed.success) {
+      // Not even an object: still shown (as a link with nothing to open), never dropped.
+      attachments.push({ type: 'link', url: null, title: null, mediaId: null });
+      attachmentKind ??= 'link';
+      continue;
+    }
     const { type, payload: p } = parsed.data;
     if (type === 'ephemeral') {
       // Disappearing media (vanish mode): there is nothing the inbox can show.
       unsupportedMedia = true;
       continue;
     }
-    const known = attachmentTypes[type] ?? { type: 'link' as const, kind: 'link' as const };
+    // Own properties only: a type named like an Object member ("constructor") is an unknown type, not a match.
+    const known = Object.hasOwn(attachmentTypes, type) ? attachmentTypes[type]! : { type: 'link' as const, kind: 'link' as const };
     const url = p?.url ?? p?.story_media_url ?? null;
-    const mediaId = p?.ig_post_media_id ?? p?.reel_video_id ?? p?.story_media_id ?? p?.id ?? null;
-    // A post share comes as two attachments (share and ig_post) for the same post: keep one link.
-    if (known.type === 'post' && attachments.some((a) => a.type === 'post' && (a.url === url || (mediaId !== null && a.mediaId === String(mediaId))))) continue;
-    attachments.push({ type: known.type, url, title: p?.title ?? null, mediaId: mediaId === null ? null : String(mediaId) });
+    const rawMediaId = p?.ig_post_media_id ?? p?.reel_video_id ?? p?.story_media_id ?? p?.id ?? null;
+    const mediaId = rawMediaId === null ? null : String(rawMediaId);
+    const title = p?.title ?? null;
+    // Since 2025-11-03 a post share comes as two attachments (share, then ig_post with the caption and media id)
+    // for the same post: keep one, with what either of them carries. Keeping only the first used to lose the
+    // ig_post's caption and media id, since the share comes first.
+    if (known.type === 'post') {
+      const twin = attachments.find(
+        (a) =>
+          a.type === 'post' &&
+          ((url !== null && a.url === url) || (mediaId !== null && a.mediaId === mediaId) || isSharePair(sourceTypes.get(a), type)),
+      );
+      if (twin) {
+        twin.url ??= url;
+        twin.title ??= title;
+        twin.mediaId ??= mediaId;
+        sourceTypes.set(twin, 'share+ig_post');
+        continue;
+      }
+    }
+    const attachment: MessageAttachment = { type: known.type, url, title, mediaId };
+    attachments.push(attachment);
+    sourceTypes.set(attachment, type);
     attachmentKind ??= known.kind;
   }
   const story = body.reply_to?.story;
