@@ -4,6 +4,8 @@
  * their conversation workflows. A storage failure answers 503 so that Meta delivers again.
  */
 import express, { Router } from 'express';
+import { ConnectionStates } from 'mongoose';
+import { withTimeout } from '../../db/connection';
 import type { Models } from '../../db/models';
 import type { WebhookEvent, WebhookEventStatus } from '../../db/models/webhook-event';
 import { sha256Hex, splitWebhookPayload, type SplitEvent } from '../../domain/webhook-events';
@@ -19,6 +21,8 @@ export interface WebhookRouterDeps {
   appSecret: string;
   verifyToken: string;
   maxBodyBytes: number;
+  /** How long storing a delivery may take before the answer is 503: under the 5 s Meta waits (META-API 1.7). */
+  storeTimeoutMs?: number;
 }
 
 type StoredEvent = Omit<WebhookEvent, 'conversationId' | 'dispatchedAt' | 'recordedAt' | 'skipReason'>;
@@ -40,10 +44,21 @@ function toStored(event: SplitEvent, receivedAt: Date): StoredEvent {
     mid: event.mid,
     occurredAt: new Date(event.occurredAt),
     receivedAt,
-    payload: event.payload,
+    payload: storableKeys(event.payload),
     problem: event.kind === 'change' ? null : event.problem,
     dispatchAttempts: 0,
   };
+}
+
+/**
+ * The payload with every key the database refuses made storable: FerretDB (and MongoDB before 5.0) refuse keys that
+ * start with "$" or contain ".", and such a refusal used to answer 503 on every redelivery until Meta unsubscribed
+ * the app. Those two characters become their full-width forms (＄, ．); every other key and value stays as sent.
+ */
+function storableKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(storableKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.replace(/^\$/, '\uff04').replaceAll('.', '\uff0e'), storableKeys(inner)]));
 }
 
 export function createWebhookRouter(deps: WebhookRouterDeps): Router {
@@ -72,7 +87,12 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     const stored = splitDelivery(raw, receivedAt.getTime()).map((event) => toStored(event, receivedAt));
     let inserted: StoredEvent[];
     try {
-      inserted = await insertNew(deps.models.webhookEvents, stored);
+      // Mongoose holds operations back while the connection is down (10 s by default) and the driver waits 5 s for
+      // a server: longer than Meta waits, so Meta saw a timeout instead of our 503. Fail at once when not
+      // connected, and give up on a slow insert before Meta does. An insert that still lands after the 503 is
+      // harmless: the redelivery is deduplicated and the sweeper dispatches what is pending.
+      if (deps.models.webhookEvents.db.readyState !== ConnectionStates.connected) throw new Error('database not connected');
+      inserted = await withTimeout(insertNew(deps.models.webhookEvents, stored), deps.storeTimeoutMs ?? 4000, 'storing webhook events');
     } catch (error) {
       deps.logger.error('webhook events could not be stored; Meta will deliver again', { error: (error as Error).message, events: stored.length });
       throw new HttpError(503, 'StorageUnavailable', 'the events could not be stored; deliver again later');

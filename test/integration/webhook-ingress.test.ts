@@ -1,0 +1,578 @@
+/**
+ * The webhook ingress as Meta meets it: the real API app in-process, against the real database (FerretDB
+ * locally) and the real Temporal dev server of the harness. Bodies are signed here, independently of the code
+ * under test, with HMAC-SHA256 of the exact bytes sent.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { createApp } from '../../src/api/app';
+import { connectDatabase, createDatabaseConnection } from '../../src/db/connection';
+import { createModels } from '../../src/db/models';
+import { createInboundDispatcher } from '../../src/inbound/dispatcher';
+import { createLogger } from '../../src/logger';
+import { createTemporalAccess } from '../../src/temporal/client';
+import { makeConversationWorkflowId } from '../../src/temporal/names';
+import { startEngine, testConfig, type RunningEngine } from '../support/engine';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers and stored documents, read field by field
+type Json = any;
+
+const TS = 1_795_305_599_000;
+
+function signWith(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+async function postRaw(baseUrl: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: Json }> {
+  const response = await fetch(`${baseUrl}/webhooks/instagram`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await response.text();
+  let json: Json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // the 200 answer is plain text
+  }
+  return { status: response.status, text, json };
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function messagingItem(igAccountId: string, igsid: string, event: Record<string, unknown>, timestamp = TS): Record<string, unknown> {
+  return { sender: { id: igsid }, recipient: { id: igAccountId }, timestamp, ...event };
+}
+
+function webhookBody(entries: Array<{ id: string; messaging?: unknown[]; changes?: unknown[] }>): Record<string, unknown> {
+  return { object: 'instagram', entry: entries.map((entry) => ({ time: TS + 5_000, ...entry })) };
+}
+
+const uid = (): string => randomUUID().slice(0, 8);
+
+describe('webhook ingress', () => {
+  let engine: RunningEngine;
+  const startedWorkflows = new Set<string>();
+
+  const sign = (body: string | Buffer): string => signWith(engine.config.meta.appSecret, body);
+  const post = (body: string | Buffer, headers?: Record<string, string>) => postRaw(engine.baseUrl, body, headers);
+  const postSigned = (body: string | Buffer, headers: Record<string, string> = {}) => post(body, { 'x-hub-signature-256': sign(body), ...headers });
+  const countAll = () => engine.models.webhookEvents.countDocuments({});
+  const stored = (filter: Record<string, unknown>) => engine.models.webhookEvents.find(filter).sort({ occurredAt: 1 }).lean<Json[]>();
+
+  async function linkAccount(igAccountId: string, status: 'active' | 'unlinked' = 'active'): Promise<string> {
+    const channelId = `channel-${uid()}`;
+    const now = new Date();
+    await engine.models.linkedAccounts.create({
+      igAccountId,
+      channelId,
+      pageId: `page-${igAccountId}`,
+      username: `shop_${igAccountId}`,
+      status,
+      representative: true,
+      settings: { openOnStoryMention: true, openOnPostShare: true },
+      pageToken: { keyId: 'test', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' },
+      linkedAt: now,
+      updatedAt: now,
+    });
+    return channelId;
+  }
+
+  async function signalsOf(workflowId: string): Promise<string[]> {
+    startedWorkflows.add(workflowId);
+    const history = await engine.temporal.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .filter((event) => event.workflowExecutionSignaledEventAttributes)
+      .map((event) => event.workflowExecutionSignaledEventAttributes!.signalName!);
+  }
+
+  beforeAll(async () => {
+    // No worker: what is checked here is that events are stored and handed over (signalled), not processed.
+    engine = await startEngine({ worker: false });
+  });
+
+  afterAll(async () => {
+    for (const workflowId of startedWorkflows) {
+      await engine.temporal.workflow
+        .getHandle(workflowId)
+        .terminate('test cleanup')
+        .catch((error: unknown) => {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        });
+    }
+    await engine.stop();
+  });
+
+  describe('GET /webhooks/instagram: the subscription handshake', () => {
+    const handshake = (query: Record<string, string>) => fetch(`${engine.baseUrl}/webhooks/instagram?${new URLSearchParams(query).toString()}`);
+
+    it('answers the challenge as the raw body for the right verify token', async () => {
+      const response = await handshake({ 'hub.mode': 'subscribe', 'hub.challenge': '1158201444', 'hub.verify_token': engine.config.meta.webhookVerifyToken });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await response.text()).toBe('1158201444');
+    });
+
+    it('echoes the challenge as an opaque string', async () => {
+      const challenge = 'abc-DEF_123.456~x';
+      const response = await handshake({ 'hub.mode': 'subscribe', 'hub.challenge': challenge, 'hub.verify_token': engine.config.meta.webhookVerifyToken });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(challenge);
+    });
+
+    it.each([
+      ['a wrong verify token', 'not-the-token'],
+      ['no verify token', null],
+    ])('answers 403 {error:{type,message}} for %s', async (_name, token) => {
+      const query: Record<string, string> = { 'hub.mode': 'subscribe', 'hub.challenge': '42' };
+      if (token !== null) query['hub.verify_token'] = token;
+      const response = await handshake(query);
+      expect(response.status).toBe(403);
+      const body = (await response.json()) as Json;
+      expect(body).toEqual({ error: { type: 'VerifyTokenMismatch', message: expect.any(String) } });
+      expect(JSON.stringify(body)).not.toContain('42');
+    });
+
+    it.each([
+      ['no hub.mode', { 'hub.challenge': '42' }],
+      ['another hub.mode', { 'hub.mode': 'unsubscribe', 'hub.challenge': '42' }],
+      ['no hub.challenge', { 'hub.mode': 'subscribe' }],
+      ['an empty hub.challenge', { 'hub.mode': 'subscribe', 'hub.challenge': '' }],
+    ])('answers 400 for %s', async (_name, query: Record<string, string>) => {
+      const response = await handshake({ ...query, 'hub.verify_token': engine.config.meta.webhookVerifyToken });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as Json).error).toEqual({ type: 'InvalidHandshake', message: expect.stringContaining('hub.challenge') });
+    });
+  });
+
+  describe('POST /webhooks/instagram: signature', () => {
+    const ig = `ig-sig-${uid()}`;
+    const body = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c1', { message: { mid: `mid-sig-${uid()}`, text: 'hello' } })] }]));
+
+    it.each<[string, () => Record<string, string>, RegExp]>([
+      ['no signature', () => ({}), /missing/],
+      ['an empty signature', () => ({ 'x-hub-signature-256': '' }), /missing/],
+      ['only the legacy sha1 header', () => ({ 'x-hub-signature': `sha1=${createHmac('sha1', engine.config.meta.appSecret).update(body).digest('hex')}` }), /missing/],
+      ['a signature that is not hex', () => ({ 'x-hub-signature-256': `sha256=${'z'.repeat(64)}` }), /not of the form/],
+      ['a signature without the sha256= prefix', () => ({ 'x-hub-signature-256': sign(body).slice('sha256='.length) }), /not of the form/],
+      ['a truncated signature', () => ({ 'x-hub-signature-256': sign(body).slice(0, -1) }), /not of the form/],
+      ['a sha1 signature in the sha256 header', () => ({ 'x-hub-signature-256': `sha1=${createHmac('sha1', engine.config.meta.appSecret).update(body).digest('hex')}` }), /not of the form/],
+      ['a signature made with another secret', () => ({ 'x-hub-signature-256': signWith('some-other-app-secret', body) }), /does not match/],
+      ['the signature of another body', () => ({ 'x-hub-signature-256': sign(`${body} `) }), /does not match/],
+    ])('answers 401 for %s and stores nothing', async (_name, headers, message) => {
+      const before = await countAll();
+      const response = await post(body, headers());
+      expect(response.status).toBe(401);
+      expect(response.json).toEqual({ error: { type: 'InvalidSignature', message: expect.stringMatching(message) } });
+      expect(await countAll()).toBe(before);
+    });
+
+    describe('the signature holds for the exact bytes, not for the same JSON written otherwise', () => {
+      const mid = `mid-wire-${uid()}`;
+      // As Meta puts it on the wire: compact, non-ASCII as lowercase \uXXXX, "/" as "\/" (META-API 1.2).
+      const wire = `{"object":"instagram","entry":[{"id":"${ig}","time":${TS + 1},"messaging":[{"sender":{"id":"c-wire"},"recipient":{"id":"${ig}"},"timestamp":${TS},"message":{"mid":"${mid}","text":"Gr\\u00fc\\u00dfe \\ud83d\\ude00 https:\\/\\/example.com\\/a"}}]}]}`;
+
+      it.each([
+        ['re-serialized by JSON.stringify ("\\/" and \\u escapes undone)', () => JSON.stringify(JSON.parse(wire))],
+        ['re-serialized with other spacing', () => JSON.stringify(JSON.parse(wire), null, 2)],
+        ['with only "\\/" unescaped', () => wire.replaceAll('\\/', '/')],
+        ['with a trailing newline', () => `${wire}\n`],
+      ])('answers 401 for the body %s, signed as sent by Meta, and stores nothing', async (_name, rewrite) => {
+        const sent = rewrite();
+        expect(sent).not.toBe(wire);
+        const before = await countAll();
+        const response = await post(sent, { 'x-hub-signature-256': sign(wire) });
+        expect(response.status).toBe(401);
+        expect(response.json.error.type).toBe('InvalidSignature');
+        expect(await countAll()).toBe(before);
+      });
+
+      it('accepts the wire bytes with their own signature and stores the text decoded', async () => {
+        const response = await postSigned(wire);
+        expect(response.status).toBe(200);
+        expect(response.text).toBe('EVENT_RECEIVED');
+        const [event] = await stored({ eventKey: `message:${mid}` });
+        expect(event.payload.message.text).toBe('Grüße 😀 https://example.com/a');
+      });
+    });
+
+    it('accepts an upper-case hex signature and a body sent without a JSON content type', async () => {
+      const mid = `mid-ct-${uid()}`;
+      const plain = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c2', { message: { mid, text: 'plain' } })] }]));
+      const signature = sign(plain);
+      const response = await post(plain, { 'content-type': 'text/plain', 'x-hub-signature-256': `sha256=${signature.slice(7).toUpperCase()}` });
+      expect(response.status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ eventKey: `message:${mid}` })).toBe(1);
+    });
+  });
+
+  describe('POST /webhooks/instagram: what Meta signed but the engine cannot read', () => {
+    it('stores a body that is not JSON once, as one invalid event with its problem, and answers 200', async () => {
+      const body = `{"object":"instagram","entry":[{"id":"x-${uid()}", "messaging": [`;
+      const first = await postSigned(body);
+      expect(first.status).toBe(200);
+      const events = await stored({ payload: body });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ status: 'invalid', kind: 'unknown', igAccountId: null, problem: expect.stringMatching(/not JSON/) });
+      expect(events[0].eventKey).toMatch(/^body:[0-9a-f]{64}$/);
+
+      const again = await postSigned(body);
+      expect(again.status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ payload: body })).toBe(1);
+    });
+
+    it('stores a signed empty body as one invalid event', async () => {
+      const response = await postSigned('');
+      expect(response.status).toBe(200);
+      const events = await stored({ payload: '' });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ status: 'invalid', problem: expect.stringMatching(/not JSON/) });
+      expect((await postSigned('')).status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ payload: '' })).toBe(1);
+    });
+
+    it.each([
+      ['a Page webhook', { object: 'page', entry: [] }, /object is "page"/],
+      ['a body without entry', { object: 'instagram' }, /entry/],
+      ['entry that is not an array', { object: 'instagram', entry: { id: 'x' } }, /entry/],
+    ])('stores %s whole, as one invalid event', async (_name, envelope, problem) => {
+      const body = JSON.stringify({ ...envelope, nonce: uid() });
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      const events = await stored({ payload: body });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ status: 'invalid', kind: 'unknown', problem: expect.stringMatching(problem) });
+    });
+
+    it('stores an unreadable messaging item as invalid with its problem, and its neighbours for dispatch', async () => {
+      const ig = `ig-mixed-${uid()}`;
+      await linkAccount(ig);
+      const good1 = `mid-good1-${uid()}`;
+      const good2 = `mid-good2-${uid()}`;
+      const bad = { sender: { id: 'c-mixed' }, recipient: { id: ig }, timestamp: 'yesterday', message: { mid: `mid-bad-${uid()}`, text: 'odd' } };
+      const noEvent = messagingItem(ig, 'c-mixed', { messaging_optins: { ref: uid() } }, TS + 3);
+      const body = JSON.stringify(
+        webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-mixed', { message: { mid: good1, text: 'one' } }, TS + 1), bad, noEvent, messagingItem(ig, 'c-mixed', { message: { mid: good2, text: 'two' } }, TS + 2)] }]),
+      );
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+
+      const events = await stored({ igAccountId: ig });
+      expect(events).toHaveLength(4);
+      const invalid = events.filter((event) => event.status === 'invalid');
+      expect(invalid.map((event) => event.kind)).toEqual(['unknown', 'unknown']);
+      expect(invalid.find((event) => event.payload.timestamp === 'yesterday').problem).toMatch(/timestamp/);
+      expect(invalid.find((event) => event.payload.messaging_optins).problem).toMatch(/no known event/);
+      const valid = events.filter((event) => event.status !== 'invalid');
+      expect(valid.map((event) => event.eventKey).sort()).toEqual([`message:${good1}`, `message:${good2}`].sort());
+      for (const event of valid) expect(['pending', 'dispatched']).toContain(event.status);
+
+      // The valid ones reach their conversation; the invalid ones stay as they were.
+      await eventually(async () => ((await stored({ eventKey: { $in: [`message:${good1}`, `message:${good2}`] }, status: 'dispatched' })).length === 2 ? true : undefined), 'the valid events dispatched');
+      expect(await signalsOf(makeConversationWorkflowId(ig, 'c-mixed'))).toEqual(['inboundEvent', 'inboundEvent']);
+      expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig, status: 'invalid' })).toBe(2);
+    });
+
+    it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+      ['a key starting with $', { $type: 'new', nested: [{ $x: 1 }] }, { '\uff04type': 'new', nested: [{ '\uff04x': 1 }] }],
+      ['a dotted key', { 'a.b': { 'c.d': 1 } }, { 'a\uff0eb': { 'c\uff0ed': 1 } }],
+      ['an empty key', { '': 1 }, { '': 1 }],
+    ])('stores an event whose payload has %s (which the database refuses as is), and answers 200', async (_name, extra, storedAs) => {
+      const ig = `ig-keys-${uid()}`;
+      const mid = `mid-keys-${uid()}`;
+      const body = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-keys', { message: { mid, text: 'odd keys', ...extra } })] }]));
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      const events = await stored({ eventKey: `message:${mid}` });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ kind: 'message', status: expect.stringMatching(/^(pending|unlinked)$/), payload: { message: { mid, text: 'odd keys', ...storedAs } } });
+      // Delivered again: recognised, not refused.
+      expect((await postSigned(body)).status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ eventKey: `message:${mid}` })).toBe(1);
+    });
+
+    it('records a comment (an entry changes item) as skipped, and never dispatches it', async () => {
+      const ig = `ig-comment-${uid()}`;
+      await linkAccount(ig);
+      const comment = { field: 'comments', value: { id: `comment-${uid()}`, from: { id: 'c-comment', username: 'anna' }, text: 'love it #shoes', media: { id: 'media-1', media_product_type: 'FEED' } } };
+      const body = JSON.stringify(webhookBody([{ id: ig, changes: [comment] }]));
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      const events = await stored({ igAccountId: ig });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ kind: 'change', status: 'skipped', problem: null, customerIgsid: null, payload: comment });
+      expect(events[0].eventKey).toMatch(new RegExp(`^change:${ig}:`));
+
+      expect((await postSigned(body)).status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(1);
+    });
+  });
+
+  describe('POST /webhooks/instagram: batches', () => {
+    it('stores every event of every entry before the 200, once, with unique keys; a second delivery adds nothing', async () => {
+      const run = uid();
+      const accounts = [`ig-batch-a-${run}`, `ig-batch-b-${run}`, `ig-batch-c-${run}`];
+      for (const ig of accounts) await linkAccount(ig);
+      const entries = accounts.map((ig, a) => ({
+        id: ig,
+        messaging: [
+          messagingItem(ig, `cust-${a}-1`, { message: { mid: `mid-${run}-${a}-1`, text: `first ${a}` } }, TS + a * 10 + 1),
+          messagingItem(ig, `cust-${a}-2`, { message: { mid: `mid-${run}-${a}-2`, attachments: [{ type: 'image', payload: { url: 'https://cdn.example/x.jpg' } }] } }, TS + a * 10 + 2),
+          messagingItem(ig, `cust-${a}-1`, { reaction: { mid: `mid-${run}-${a}-1`, action: 'react', reaction: 'love', emoji: '\u2764\ufe0f' } }, TS + a * 10 + 3),
+          { sender: { id: ig }, recipient: { id: `cust-${a}-1` }, timestamp: TS + a * 10 + 4, message: { mid: `mid-${run}-${a}-echo`, text: 'from the app', is_echo: true } },
+        ],
+      }));
+      const body = JSON.stringify(webhookBody(entries));
+      const expectedKeys = accounts.flatMap((ig, a) => [`message:mid-${run}-${a}-1`, `message:mid-${run}-${a}-2`, `reaction:cust-${a}-1:mid-${run}-${a}-1:react:${TS + a * 10 + 3}`, `echo:mid-${run}-${a}-echo`]);
+
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      // Right after the answer, before any dispatch could matter: all twelve are there.
+      const events = await stored({ igAccountId: { $in: accounts } });
+      expect(events.map((event) => event.eventKey).sort()).toEqual([...expectedKeys].sort());
+      expect(new Set(events.map((event) => event.eventKey)).size).toBe(12);
+      for (const event of events) {
+        expect(['pending', 'dispatched']).toContain(event.status);
+        expect(event.occurredAt).toBeInstanceOf(Date);
+        expect(event.receivedAt).toBeInstanceOf(Date);
+      }
+      const echo = events.find((event) => event.eventKey === `echo:mid-${run}-0-echo`);
+      expect(echo).toMatchObject({ kind: 'echo', igAccountId: accounts[0], customerIgsid: 'cust-0-1', mid: `mid-${run}-0-echo` });
+
+      await eventually(
+        async () => ((await engine.models.webhookEvents.countDocuments({ igAccountId: { $in: accounts }, status: 'dispatched' })) === 12 ? true : undefined),
+        'all twelve dispatched',
+      );
+
+      // Delivered again, whole and in reverse order: nothing new is stored and nothing is signalled twice.
+      const before = await countAll();
+      expect((await postSigned(body)).status).toBe(200);
+      const reversed = JSON.stringify(webhookBody([...entries].reverse().map((entry) => ({ ...entry, messaging: [...entry.messaging].reverse() }))));
+      expect((await postSigned(reversed)).status).toBe(200);
+      expect(await countAll()).toBe(before);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const [a, ig] of accounts.entries()) {
+        // cust-a-1: message, reaction, echo; cust-a-2: message.
+        expect(await signalsOf(makeConversationWorkflowId(ig, `cust-${a}-1`))).toHaveLength(3);
+        expect(await signalsOf(makeConversationWorkflowId(ig, `cust-${a}-2`))).toHaveLength(1);
+      }
+    });
+
+    it('stores an event that appears twice in one batch once', async () => {
+      const ig = `ig-twice-${uid()}`;
+      const item = messagingItem(ig, 'c-twice', { message: { mid: `mid-twice-${uid()}`, text: 'twice' } });
+      const response = await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [item, item] }, { id: ig, messaging: [item] }])));
+      expect(response.status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(1);
+    });
+
+    it('stores the new events of a delivery that repeats some old ones', async () => {
+      const ig = `ig-partial-${uid()}`;
+      const first = messagingItem(ig, 'c-partial', { message: { mid: `mid-p1-${uid()}`, text: 'one' } }, TS + 1);
+      const second = messagingItem(ig, 'c-partial', { message: { mid: `mid-p2-${uid()}`, text: 'two' } }, TS + 2);
+      expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [first] }])))).status).toBe(200);
+      expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [first, second] }])))).status).toBe(200);
+      expect((await stored({ igAccountId: ig })).map((event) => event.payload.message.text)).toEqual(['one', 'two']);
+    });
+  });
+
+  describe('dispatch', () => {
+    it('marks the events of an Instagram account that is not linked unlinked, and signals nothing', async () => {
+      const ig = `ig-unlinked-${uid()}`;
+      const body = JSON.stringify(
+        webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-u1', { message: { mid: `mid-u1-${uid()}`, text: 'anyone?' } }), messagingItem(ig, 'c-u2', { postback: { mid: `mid-u2-${uid()}`, title: 'Start', payload: 'GO' } }, TS + 1)] }]),
+      );
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      const events = await eventually(async () => {
+        const found = await stored({ igAccountId: ig });
+        return found.length === 2 && found.every((event) => event.status === 'unlinked') ? found : undefined;
+      }, 'the events marked unlinked');
+      expect(events.map((event) => event.kind)).toEqual(['message', 'postback']);
+      for (const igsid of ['c-u1', 'c-u2']) {
+        await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(ig, igsid)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      }
+    });
+
+    it('treats an account whose link was removed as not linked', async () => {
+      const ig = `ig-was-linked-${uid()}`;
+      await linkAccount(ig, 'unlinked');
+      const mid = `mid-was-${uid()}`;
+      expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-was', { message: { mid, text: 'hello?' } })] }])))).status).toBe(200);
+      await eventually(async () => ((await engine.models.webhookEvents.findOne({ eventKey: `message:${mid}` }).lean<Json>())?.status === 'unlinked' ? true : undefined), 'the event marked unlinked');
+      await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(ig, 'c-was')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    });
+  });
+});
+
+describe('webhook ingress with a small body limit', () => {
+  let engine: RunningEngine;
+  const limit = 2048;
+  const sign = (body: string): string => signWith(engine.config.meta.appSecret, body);
+
+  /** A valid, signed webhook body of exactly `size` bytes. */
+  function bodyOfSize(size: number, ig: string): string {
+    const base = (pad: string) => JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-size', { message: { mid: `mid-size-${size}-${ig}`, text: pad } })] }]));
+    const body = base('x'.repeat(size - Buffer.byteLength(base(''))));
+    expect(Buffer.byteLength(body)).toBe(size);
+    return body;
+  }
+
+  beforeAll(async () => {
+    engine = await startEngine({ config: testConfig({ WEBHOOK_MAX_BODY_BYTES: String(limit) }), worker: false });
+  });
+
+  afterAll(async () => {
+    await engine.stop();
+  });
+
+  it('answers 413 for a signed body over the limit and stores nothing', async () => {
+    expect(engine.config.api.webhookMaxBodyBytes).toBe(limit);
+    const body = bodyOfSize(limit + 1, `ig-big-${uid()}`);
+    const response = await postRaw(engine.baseUrl, body, { 'x-hub-signature-256': sign(body) });
+    expect(response.status).toBe(413);
+    expect(response.json).toEqual({ error: { type: 'PayloadTooLarge', message: expect.stringContaining(String(limit)) } });
+    expect(await engine.models.webhookEvents.countDocuments({})).toBe(0);
+  });
+
+  it('answers 413 for a body over the limit sent without a Content-Length (chunked)', async () => {
+    const body = bodyOfSize(limit * 4, `ig-chunked-${uid()}`);
+    const bytes = Buffer.from(body);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let offset = 0; offset < bytes.length; offset += 512) controller.enqueue(bytes.subarray(offset, offset + 512));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${engine.baseUrl}/webhooks/instagram`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
+      body: stream,
+      // A streamed request body needs half duplex in Node's fetch.
+      duplex: 'half',
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as Json).error.type).toBe('PayloadTooLarge');
+    expect(await engine.models.webhookEvents.countDocuments({})).toBe(0);
+  });
+
+  it('accepts a body of exactly the limit', async () => {
+    const ig = `ig-exact-${uid()}`;
+    const body = bodyOfSize(limit, ig);
+    const response = await postRaw(engine.baseUrl, body, { 'x-hub-signature-256': sign(body) });
+    expect(response.status).toBe(200);
+    expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(1);
+  });
+});
+
+describe('webhook ingress when the database does not answer', () => {
+  const config = testConfig();
+  const logger = createLogger({ write: () => undefined });
+  const body = JSON.stringify(webhookBody([{ id: 'ig-down', messaging: [messagingItem('ig-down', 'c-down', { message: { mid: `mid-down-${uid()}`, text: 'is anyone storing this?' } })] }]));
+
+  async function serve(database: ReturnType<typeof createDatabaseConnection>): Promise<{ baseUrl: string; close(): Promise<void> }> {
+    const temporal = createTemporalAccess(config.temporal);
+    const models = createModels(database);
+    const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger });
+    const app = createApp({ config, logger, temporal, database, models, dispatcher });
+    const server: Server = await new Promise((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    return {
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      async close() {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+        await temporal.close();
+      },
+    };
+  }
+
+  /** A TCP proxy to the database that can be told to stop passing bytes on: a database that hangs. */
+  async function startStallableProxy(target: URL): Promise<{ uri: string; stall(): void; close(): Promise<void> }> {
+    const sockets = new Set<Socket>();
+    let stalled = false;
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      const end = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        sockets.add(from);
+        from.on('data', (chunk: Buffer) => {
+          if (!stalled) to.write(chunk);
+        });
+        from.on('close', end);
+        from.on('error', end);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const uri = new URL(target.toString());
+    uri.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return {
+      uri: uri.toString(),
+      stall: () => {
+        stalled = true;
+      },
+      async close() {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  it('answers 503 before Meta gives up when the database stops answering mid-way', async () => {
+    const proxy = await startStallableProxy(new URL(config.mongodb.uri));
+    const database = await connectDatabase({ uri: proxy.uri });
+    const server = await serve(database);
+    try {
+      proxy.stall();
+      const started = Date.now();
+      const response = await postRaw(server.baseUrl, body, { 'x-hub-signature-256': signWith(config.meta.appSecret, body) });
+      const elapsed = Date.now() - started;
+      expect(response.status).toBe(503);
+      expect(response.json.error.type).toBe('StorageUnavailable');
+      expect(elapsed).toBeLessThan(5_000);
+    } finally {
+      await server.close();
+      await proxy.close();
+      await database.close(true);
+    }
+  });
+
+  it.each([
+    ['never opened', async () => createDatabaseConnection()],
+    [
+      'closed',
+      async () => {
+        const database = await connectDatabase({ uri: config.mongodb.uri });
+        await database.close();
+        return database;
+      },
+    ],
+  ])('answers 503 StorageUnavailable when the connection is %s, so Meta delivers again', async (_name, makeDatabase) => {
+    const server = await serve(await makeDatabase());
+    try {
+      const started = Date.now();
+      const response = await postRaw(server.baseUrl, body, { 'x-hub-signature-256': signWith(config.meta.appSecret, body) });
+      expect(response.status).toBe(503);
+      expect(response.json).toEqual({ error: { type: 'StorageUnavailable', message: expect.any(String) } });
+      // Meta wants an answer within 5 seconds; a slower one counts as a failure anyway, but should not happen.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await server.close();
+    }
+  });
+});
