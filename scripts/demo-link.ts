@@ -52,9 +52,10 @@ async function main(): Promise<void> {
     await ensureIndexes(models);
     const now = new Date();
     await models.linkedAccounts.updateOne(
-      { igAccountId: DEMO_IG_ACCOUNT_ID },
+      { _id: DEMO_IG_ACCOUNT_ID },
       {
         $set: {
+          igAccountId: DEMO_IG_ACCOUNT_ID,
           channelId: DEMO_CHANNEL_ID,
           pageId: page.id,
           username: 'demo.shop',

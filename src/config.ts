@@ -29,6 +29,8 @@ const environmentSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('instagram-dm'),
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+  // Activities mostly wait on the database: more in flight than it can serve only lengthens each one.
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(32),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI').default('mongodb://127.0.0.1:27017/instagram_dm'),
 
@@ -71,7 +73,7 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number };
   inbound: { sweepIntervalMs: number; profileStaleAfterMs: number };
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number };
   mongodb: { uri: string };
   meta: {
     graphApiUrl: string;
@@ -133,6 +135,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     },
     mongodb: { uri: e.MONGODB_URI },
     meta: {

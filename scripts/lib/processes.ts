@@ -170,7 +170,9 @@ export async function startFerretDb(options: FerretDbOptions): Promise<ManagedPr
     command: path.join(toolsBin, 'ferretdb'),
     args: [
       '--handler=sqlite',
-      `--sqlite-url=file:${options.dataDir}/`,
+      // Immediate transactions take SQLite's write lock up front, so concurrent writers wait (busy_timeout) instead
+      // of failing at once with SQLITE_BUSY when a read transaction cannot be upgraded.
+      `--sqlite-url=file:${options.dataDir}/?_txlock=immediate`,
       `--state-dir=${options.dataDir}`,
       `--listen-addr=127.0.0.1:${options.port}`,
       '--debug-addr=-',

@@ -1,14 +1,16 @@
 /**
  * Inbound activities of the conversation workflow: apply one stored webhook event to the inbox (customer,
- * message, conversation), and close a conversation. Each is idempotent: keyed inserts and conditional updates,
- * so a retry after a crash or a second dispatch of the same event changes nothing.
+ * message, conversation), and close a conversation. Each is idempotent: keyed inserts and updates, so a retry
+ * after a crash or a second dispatch of the same event changes nothing. Every lookup is by `_id` alone, the one
+ * filter FerretDB's SQLite backend does not answer with a full scan. Events of one conversation are applied one
+ * at a time by its workflow, so read-then-write on a message of that conversation does not race.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
 import type { Conversation } from '../db/models/conversation';
-import type { Customer } from '../db/models/customer';
+import { makeCustomerKey, type Customer } from '../db/models/customer';
 import type { LinkedAccount } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
 import type { WebhookEvent } from '../db/models/webhook-event';
@@ -18,6 +20,8 @@ import type { GraphClient } from '../graph/client';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import type { CloseConversationInput, RecordedInboundEvent, RecordInboundEventInput } from './conversation-contract';
+
+const ACCOUNT_CACHE_MS = 5_000;
 
 export interface InboundActivityDeps {
   models: Models;
@@ -35,16 +39,24 @@ export function createInboundActivities(deps: InboundActivityDeps) {
   const now = deps.now ?? Date.now;
   const { models } = deps;
 
+  // Every event of an account needs its link (channel, settings, token); a few seconds of staleness is harmless
+  // and saves a database read per event.
+  const accountCache = new Map<string, { account: LinkedAccount; until: number }>();
   async function loadAccount(igAccountId: string): Promise<LinkedAccount> {
-    const account = await models.linkedAccounts.findOne({ igAccountId }).lean<LinkedAccount>();
+    const cached = accountCache.get(igAccountId);
+    if (cached && cached.until > now()) return cached.account;
+    const account = await models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>();
     if (!account) throw ApplicationFailure.nonRetryable(`Instagram account ${igAccountId} is not linked to any channel`, 'AccountNotLinked');
+    accountCache.set(igAccountId, { account, until: now() + ACCOUNT_CACHE_MS });
     return account;
   }
 
   /** Upserts the customer; fetches the profile when new or stale. A profile failure never loses the message. */
   async function upsertCustomer(account: LinkedAccount, igsid: string, messageAt: Date | null): Promise<void> {
     const at = new Date(now());
+    const key = makeCustomerKey(account.igAccountId, igsid);
     const created: Customer = {
+      _id: key,
       igAccountId: account.igAccountId,
       igsid,
       channelId: account.channelId,
@@ -58,10 +70,12 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       firstSeenAt: at,
       lastMessageAt: messageAt,
     };
-    if (!(await insertIfAbsent(models.customers, { ...created })) && messageAt) {
-      await models.customers.updateOne({ igAccountId: account.igAccountId, igsid }, { $max: { lastMessageAt: messageAt } });
-    }
-    const customer = await models.customers.findOne({ igAccountId: account.igAccountId, igsid }).lean<Customer>();
+    const touch = async (): Promise<Customer | null> =>
+      messageAt
+        ? models.customers.findOneAndUpdate({ _id: key }, { $max: { lastMessageAt: messageAt } }, { new: true }).lean<Customer>()
+        : models.customers.findOne({ _id: key }).lean<Customer>();
+    let customer = await touch();
+    if (!customer) customer = (await insertIfAbsent(models.customers, { ...created })) ? created : await touch();
     if (!customer) return;
     const fresh = customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
     if (fresh) return;
@@ -75,11 +89,11 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       if (username && !customer.usernameHistory.some((entry) => entry.username === username)) {
         update.$push = { usernameHistory: { username, seenAt: at } };
       }
-      await models.customers.updateOne({ igAccountId: account.igAccountId, igsid }, update);
+      await models.customers.updateOne({ _id: key }, update);
     } catch (error) {
       const type = (error as { type?: string }).type ?? 'Error';
       deps.logger.warn('profile fetch failed; the customer keeps what is known', { igAccountId: account.igAccountId, igsid, type, error: (error as Error).message });
-      await models.customers.updateOne({ igAccountId: account.igAccountId, igsid }, { $set: { profileError: type } });
+      await models.customers.updateOne({ _id: key }, { $set: { profileError: type } });
     }
   }
 
@@ -94,7 +108,11 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       max.windowClosesAt = new Date(nextWindowClosesAt(undefined, update.customerMessageAt.getTime()));
     }
     if (update.messageAt) max.lastMessageAt = update.messageAt;
+    const changes = { ...(Object.keys(max).length > 0 ? { $max: max } : {}), ...(update.set ? { $set: update.set } : {}) };
+    const apply = async (): Promise<boolean> => Object.keys(changes).length > 0 && (await models.conversations.updateOne({ _id: input.conversationId }, changes)).matchedCount > 0;
+    if (await apply()) return;
     const created: Conversation = {
+      _id: input.conversationId,
       conversationId: input.conversationId,
       channelId: account.channelId,
       igAccountId: input.igAccountId,
@@ -108,20 +126,29 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       lastReadMid: null,
       lastReferral: null,
       closedAt: null,
+      ...max,
+      ...update.set,
     };
-    await insertIfAbsent(models.conversations, { ...created });
-    if (Object.keys(max).length > 0 || update.set) {
-      await models.conversations.updateOne(
-        { conversationId: input.conversationId },
-        { ...(Object.keys(max).length > 0 ? { $max: max } : {}), ...(update.set ? { $set: update.set } : {}) },
-      );
-    }
+    // Lost a race with another writer of the same conversation: apply the changes to what it created.
+    if (!(await insertIfAbsent(models.conversations, { ...created }))) await apply();
+  }
+
+  /** Updates a message by its mid: inbound messages have it as `_id`; the engine's own sends carry it as a field. */
+  async function updateByMid(mid: string | null, update: Record<string, unknown>): Promise<void> {
+    if (mid === null) return;
+    if ((await models.messages.updateOne({ _id: mid }, update)).matchedCount === 0) await models.messages.updateOne({ mid }, update);
+  }
+
+  async function findByMid(mid: string | null): Promise<Message | null> {
+    if (mid === null) return null;
+    return (await models.messages.findOne({ _id: mid }).lean<Message>()) ?? (await models.messages.findOne({ mid }).lean<Message>());
   }
 
   /** Inserts a message once per mid. A message the customer already unsent stays deleted and empty. */
-  async function insertMessage(fields: Omit<Message, 'messageId' | 'deletedAt' | 'editCount' | 'reaction' | 'error'>): Promise<void> {
+  async function insertMessage(fields: Omit<Message, '_id' | 'messageId' | 'deletedAt' | 'editCount' | 'reaction' | 'error'>): Promise<void> {
     // Keyed by mid: a second delivery, or an unsend that arrived first and left a tombstone, keeps what is there.
-    const message: Message = { ...fields, messageId: randomUUID(), deletedAt: null, editCount: 0, reaction: null, error: null };
+    const messageId = fields.mid ?? randomUUID();
+    const message: Message = { ...fields, _id: messageId, messageId, deletedAt: null, editCount: 0, reaction: null, error: null };
     await insertIfAbsent(models.messages, { ...message });
   }
 
@@ -147,7 +174,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
 
   async function skip(event: WebhookEvent, input: RecordInboundEventInput, reason: string): Promise<RecordedInboundEvent> {
     await models.webhookEvents.updateOne(
-      { eventKey: event.eventKey },
+      { _id: event._id },
       { $set: { status: 'skipped', skipReason: reason, conversationId: input.conversationId, recordedAt: new Date(now()) } },
     );
     return { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: false, outcome: 'skipped' };
@@ -185,8 +212,9 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       }
       case 'echo': {
         const message = (payload.message ?? {}) as { app_id?: string | number };
-        const ownSend = await models.messages.exists({ mid: event.mid, direction: 'outbound' });
-        if (ownSend) return { ...recorded, outcome: 'matched-own-send' };
+        const known = await findByMid(event.mid);
+        if (known?.direction === 'outbound' && known.senderType !== 'bot') return { ...recorded, outcome: 'matched-own-send' };
+        if (known) return recorded;
         if (message.app_id !== undefined && String(message.app_id) === deps.appId) {
           // The engine's own send whose answer is not stored yet: never shown twice (the send records it).
           return { ...recorded, outcome: 'own-send-unsettled' };
@@ -198,8 +226,10 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       }
       case 'deleted': {
         // B11: keep the place in the conversation, drop the content. A tombstone if the message is not here yet.
+        const messageId = event.mid ?? randomUUID();
         const tombstone: Message = {
-          messageId: randomUUID(),
+          _id: messageId,
+          messageId,
           mid: event.mid ?? undefined,
           conversationId: input.conversationId,
           channelId: account.channelId,
@@ -221,7 +251,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
           error: null,
         };
         if (!(await insertIfAbsent(models.messages, { ...tombstone }))) {
-          await models.messages.updateOne({ mid: event.mid }, { $set: { deletedAt: occurredAt, text: null, attachments: [], story: null } });
+          await updateByMid(event.mid, { $set: { deletedAt: occurredAt, text: null, attachments: [], story: null } });
         }
         return recorded;
       }
@@ -229,7 +259,9 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         const reaction = (payload.reaction ?? {}) as { action?: string; reaction?: string; emoji?: string };
         const value = reaction.action === 'react' ? { by: 'customer', reaction: reaction.reaction ?? 'other', emoji: reaction.emoji ?? null, at: occurredAt } : null;
         // Reactions are recorded on the message, not shown as messages (B8); a late older one does not win.
-        await models.messages.updateOne({ mid: event.mid, $or: [{ reaction: null }, { 'reaction.at': { $lte: occurredAt } }] }, { $set: { reaction: value } });
+        const target = await findByMid(event.mid);
+        const current = target?.reaction?.at;
+        if (target && (!current || new Date(current).getTime() <= occurredAt.getTime())) await models.messages.updateOne({ _id: target._id }, { $set: { reaction: value } });
         return recorded;
       }
       case 'read':
@@ -238,7 +270,8 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       case 'edit': {
         const edit = (payload.message_edit ?? {}) as { text?: string; num_edit?: number | string };
         const editCount = Number(edit.num_edit ?? 1);
-        await models.messages.updateOne({ mid: event.mid, deletedAt: null, editCount: { $lt: editCount } }, { $set: { text: edit.text ?? null, editCount } });
+        const target = await findByMid(event.mid);
+        if (target && target.deletedAt === null && target.editCount < editCount) await models.messages.updateOne({ _id: target._id }, { $set: { text: edit.text ?? null, editCount } });
         return recorded;
       }
       default:
@@ -248,7 +281,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
 
   return {
     async recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
-      const event = await models.webhookEvents.findOne({ eventKey: input.eventId }).lean<WebhookEvent>();
+      const event = await models.webhookEvents.findOne({ _id: input.eventId }).lean<WebhookEvent>();
       if (!event) throw ApplicationFailure.nonRetryable(`no stored webhook event ${input.eventId}`, 'EventNotFound');
       if (event.status === 'recorded' || event.status === 'skipped') {
         // A second dispatch of an event already applied: the same answer, nothing changed.
@@ -258,7 +291,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       const result = await apply(event, input, account);
       if (result.outcome !== 'skipped') {
         await models.webhookEvents.updateOne(
-          { eventKey: event.eventKey },
+          { _id: event._id },
           { $set: { status: 'recorded', conversationId: input.conversationId, recordedAt: new Date(now()) } },
         );
       }
@@ -266,7 +299,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     },
 
     async closeConversation(input: CloseConversationInput): Promise<void> {
-      await models.conversations.updateOne({ conversationId: input.conversationId, state: 'open' }, { $set: { state: 'closed', closedAt: new Date(input.closedAt) } });
+      await models.conversations.updateOne({ _id: input.conversationId }, { $set: { state: 'closed', closedAt: new Date(input.closedAt) } });
     },
   };
 }

@@ -72,7 +72,7 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
 
     const unlinked = routable.filter((e) => !channels.has(e.igAccountId));
     if (unlinked.length > 0) {
-      await deps.models.webhookEvents.updateMany({ eventKey: { $in: unlinked.map((e) => e.eventKey) }, status: 'pending' }, { $set: { status: 'unlinked' } });
+      await deps.models.webhookEvents.updateMany({ _id: { $in: unlinked.map((e) => e.eventKey) }, status: 'pending' }, { $set: { status: 'unlinked' } });
       report.unlinked = unlinked.length;
     }
 
@@ -86,23 +86,21 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     const queues = [...byConversation.values()].map((queue) => queue.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime()));
 
     const runQueue = async (queue: Array<(typeof routable)[number]>): Promise<void> => {
-      for (const [index, event] of queue.entries()) {
+      for (const event of queue) {
+        // Marked before the signal, never after: once signalled, the workflow's activity writes this document, and
+        // FerretDB applies an update as read-modify-write of the whole document, so a late write of ours could undo
+        // its "recorded". By `_id` alone, the one lookup FerretDB does not answer by scanning.
+        await deps.models.webhookEvents.updateOne({ _id: event.eventKey }, { $set: { dispatchedAt: new Date() }, $inc: { dispatchAttempts: 1 } });
         try {
           await signalConversation(channels.get(event.igAccountId)!, event);
         } catch (error) {
-          // Keep the order: the rest of this conversation waits for the sweeper too.
-          report.failed += queue.length - index;
-          await deps.models.webhookEvents
-            .updateMany({ eventKey: { $in: queue.slice(index).map((e) => e.eventKey) }, status: 'pending' }, { $inc: { dispatchAttempts: 1 } })
-            .catch(() => undefined);
+          // Back to the sweeper, and keep the order: the rest of this conversation waits for it too.
+          report.failed += queue.length - queue.indexOf(event);
+          await deps.models.webhookEvents.updateOne({ _id: event.eventKey, status: 'pending' }, { $set: { dispatchedAt: null } }).catch(() => undefined);
           deps.logger.warn('dispatch failed; the events stay pending for the sweeper', { eventKey: event.eventKey, error: (error as Error).message });
           return;
         }
         report.dispatched += 1;
-        await deps.models.webhookEvents.updateOne(
-          { eventKey: event.eventKey, status: 'pending' },
-          { $set: { status: 'dispatched', dispatchedAt: new Date() }, $inc: { dispatchAttempts: 1 } },
-        );
       }
     };
     let next = 0;
@@ -117,7 +115,7 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     dispatch,
     async sweep({ olderThan = new Date(Date.now() - 2000), limit = 1000 } = {}) {
       const pending = await deps.models.webhookEvents
-        .find({ status: 'pending', receivedAt: { $lt: olderThan } }, { eventKey: 1, igAccountId: 1, customerIgsid: 1, occurredAt: 1 })
+        .find({ status: 'pending', dispatchedAt: null, receivedAt: { $lt: olderThan } }, { eventKey: 1, igAccountId: 1, customerIgsid: 1, occurredAt: 1 })
         .sort({ receivedAt: 1 })
         .limit(limit)
         .lean<WebhookEvent[]>();

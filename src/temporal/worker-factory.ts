@@ -49,5 +49,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: deps.config.temporal.maxConcurrentActivities,
   });
 }

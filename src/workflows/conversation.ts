@@ -52,7 +52,8 @@ export const getConversationStatusQuery = defineQuery<ConversationStatus>('getCo
 const RECENT_EVENT_IDS = 500;
 
 const { recordInboundEvent, closeConversation } = proxyActivities<ConversationActivities>({
-  startToCloseTimeout: '30 seconds',
+  // A few database writes and one profile call: 10 s is ample, and bounds how long a crashed worker holds an event.
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['EventNotFound', 'AccountNotLinked'] },
 });
 

@@ -14,7 +14,8 @@ describe('inbound events become conversations', () => {
   let world: InboundWorld;
 
   beforeAll(async () => {
-    world = await startInboundWorld();
+    // Every message refreshes the profile, so a changed username shows on the very next one (B10).
+    world = await startInboundWorld({ engineEnv: { PROFILE_STALE_AFTER_SECONDS: '0' } });
   });
 
   afterAll(async () => {

@@ -38,11 +38,12 @@ function quietTemporalRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 }
 
-export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+/** The environment of a test engine: its own database and task queue on the harness's servers. */
+export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const suffix = randomUUID().slice(0, 8);
   const mongoUri = new URL(requireEnv('MONGODB_URI'));
   mongoUri.pathname = `/igdm_${suffix}`;
-  return loadConfig({
+  return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     MONGODB_URI: mongoUri.toString(),
@@ -50,7 +51,11 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
     API_PORT: '3000',
     ...overrides,
-  });
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+  return loadConfig(testEnvironment(overrides));
 }
 
 function requireEnv(name: string): string {

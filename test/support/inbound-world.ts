@@ -14,7 +14,8 @@ import { createGraphClient, type GraphClient } from '../../src/graph/client';
 import { hashApiKey } from '../../src/db/models/manager';
 import { createLogger } from '../../src/logger';
 import { createTokenCipher } from '../../src/security/token-cipher';
-import { startEngine, testConfig, type RunningEngine } from './engine';
+import { loadConfig } from '../../src/config';
+import { startEngine, testEnvironment, type RunningEngine } from './engine';
 
 export { DEMO };
 
@@ -28,6 +29,8 @@ export type Json = any;
 
 export interface InboundWorld {
   engine: RunningEngine;
+  /** The environment the engine was configured from (for a worker run as a separate process). */
+  env: Record<string, string>;
   emulator: Emulator;
   emulatorUrl: string;
   graph: GraphClient;
@@ -41,7 +44,7 @@ export interface InboundWorld {
   /** GET on the inbox API with the manager's key. */
   inbox(path: string): Promise<{ status: number; body: Json }>;
   /** Polls `probe` until it returns a value that is not undefined. */
-  eventually<T>(probe: () => Promise<T | undefined>, timeoutMs?: number, what?: string): Promise<T>;
+  eventually<T>(probe: () => Promise<T | undefined>, timeoutMs?: number, what?: string, intervalMs?: number): Promise<T>;
   /** The conversation of a customer (the newest), once it exists. */
   conversationOf(igsid: string): Promise<Json>;
   /** The messages of a customer's newest conversation, once there are at least `count`. */
@@ -52,15 +55,15 @@ export interface InboundWorld {
 export async function startInboundWorld(options: { engineEnv?: Record<string, string>; emulatorWebhookOptions?: Record<string, unknown>; worker?: boolean } = {}): Promise<InboundWorld> {
   const emulatorPort = await findFreePort();
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
-  const config = testConfig({
+  const env = testEnvironment({
     GRAPH_API_URL: emulatorUrl,
     META_APP_ID: APP_ID,
     META_APP_SECRET: APP_SECRET,
     META_WEBHOOK_VERIFY_TOKEN: VERIFY_TOKEN,
-    PROFILE_STALE_AFTER_SECONDS: '0',
-    WEBHOOK_SWEEP_INTERVAL_MS: '300',
+    WEBHOOK_SWEEP_INTERVAL_MS: '1000',
     ...options.engineEnv,
   });
+  const config = loadConfig(env);
   const engine = await startEngine({ config, sweeper: true, ...(options.worker === undefined ? {} : { worker: options.worker }) });
 
   const emulator = createEmulator({
@@ -102,6 +105,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
   const channelId = `channel-${randomUUID().slice(0, 8)}`;
   const now = new Date();
   await engine.models.linkedAccounts.create({
+    _id: DEMO.igAccount.id,
     igAccountId: DEMO.igAccount.id,
     channelId,
     pageId: page.id,
@@ -120,7 +124,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
     const response = await fetch(`${engine.baseUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
     return { status: response.status, body: (await response.json()) as Json };
   };
-  const eventually: InboundWorld['eventually'] = async (probe, timeoutMs = 20_000, what = 'condition') => {
+  const eventually: InboundWorld['eventually'] = async (probe, timeoutMs = 20_000, what = 'condition', intervalMs = 50) => {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
@@ -131,7 +135,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
         last = error;
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   };
   const conversationOf: InboundWorld['conversationOf'] = (igsid) =>
@@ -150,6 +154,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
 
   return {
     engine,
+    env,
     emulator,
     emulatorUrl,
     graph,

@@ -14,7 +14,7 @@ describe('loadConfig', () => {
   it('gives the local defaults with an empty environment', () => {
     const config = loadConfig({});
     expect(config.api.port).toBe(3000);
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'instagram-dm', uiUrl: 'http://127.0.0.1:8233' });
+    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'instagram-dm', uiUrl: 'http://127.0.0.1:8233', maxConcurrentActivities: 32 });
     expect(config.meta.graphApiUrl).toBe('http://127.0.0.1:4010');
     expect(config.tokens.encryptionKey).toHaveLength(32);
     expect(config.tokens.reauthPeriodDays).toBe(60);

@@ -6,7 +6,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Models } from '../../db/models';
 import type { Conversation } from '../../db/models/conversation';
-import { isAnonymous, type Customer } from '../../db/models/customer';
+import { isAnonymous, makeCustomerKey, type Customer } from '../../db/models/customer';
 import type { Message } from '../../db/models/message';
 import { assertSameChannel, createManagerAuth } from '../auth';
 import { HttpError, validationError } from '../errors';
@@ -103,7 +103,7 @@ function presentMessage(message: Message, now: number) {
 }
 
 async function loadConversation(models: Models, res: Response, conversationId: string): Promise<Conversation> {
-  const conversation = await models.conversations.findOne({ conversationId }).lean<Conversation>();
+  const conversation = await models.conversations.findOne({ _id: conversationId }).lean<Conversation>();
   if (!conversation) throw new HttpError(404, 'NotFound', `conversation ${conversationId} not found`);
   assertSameChannel(res, conversation.channelId, `conversation ${conversationId}`);
   return conversation;
@@ -123,14 +123,14 @@ export function createInboxRouter(deps: InboxRouterDeps): Router {
     if (query.before) filter.lastMessageAt = { $lt: new Date(query.before) };
     const conversations = await models.conversations.find(filter).sort({ lastMessageAt: -1, openedAt: -1 }).limit(query.limit).lean<Conversation[]>();
     const customers =
-      conversations.length === 0 ? [] : await models.customers.find({ $or: conversations.map((c) => ({ igAccountId: c.igAccountId, igsid: c.igsid })) }).lean<Customer[]>();
+      conversations.length === 0 ? [] : await models.customers.find({ _id: { $in: conversations.map((c) => makeCustomerKey(c.igAccountId, c.igsid)) } }).lean<Customer[]>();
     const byKey = new Map(customers.map((c) => [`${c.igAccountId}/${c.igsid}`, c]));
     res.json({ conversations: conversations.map((c) => presentConversation(c, byKey.get(`${c.igAccountId}/${c.igsid}`) ?? null)) });
   });
 
   router.get('/v1/conversations/:conversationId', async (req, res) => {
     const conversation = await loadConversation(models, res, req.params.conversationId);
-    const customer = await models.customers.findOne({ igAccountId: conversation.igAccountId, igsid: conversation.igsid }).lean<Customer>();
+    const customer = await models.customers.findOne({ _id: makeCustomerKey(conversation.igAccountId, conversation.igsid) }).lean<Customer>();
     res.json({ conversation: presentConversation(conversation, customer) });
   });
 
@@ -146,7 +146,7 @@ export function createInboxRouter(deps: InboxRouterDeps): Router {
   });
 
   router.get('/v1/customers/:igAccountId/:igsid', async (req, res) => {
-    const customer = await models.customers.findOne({ igAccountId: req.params.igAccountId, igsid: req.params.igsid }).lean<Customer>();
+    const customer = await models.customers.findOne({ _id: makeCustomerKey(req.params.igAccountId, req.params.igsid) }).lean<Customer>();
     if (!customer) throw new HttpError(404, 'NotFound', `customer ${req.params.igsid} of account ${req.params.igAccountId} not found`);
     assertSameChannel(res, customer.channelId, `customer ${req.params.igsid} of account ${req.params.igAccountId}`);
     const conversations = await models.conversations.find({ igAccountId: customer.igAccountId, igsid: customer.igsid }).sort({ openedAt: -1 }).limit(100).lean<Conversation[]>();

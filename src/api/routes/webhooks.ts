@@ -36,6 +36,7 @@ function initialStatus(event: SplitEvent): WebhookEventStatus {
 
 function toStored(event: SplitEvent, receivedAt: Date): StoredEvent {
   return {
+    _id: event.eventKey,
     eventKey: event.eventKey,
     status: initialStatus(event),
     kind: event.kind,
@@ -144,7 +145,8 @@ async function insertNew(model: Models['webhookEvents'], events: StoredEvent[]):
   const unique = [...new Map(events.map((event) => [event.eventKey, event])).values()];
   if (unique.length === 0) return [];
   try {
-    await model.collection.insertMany(unique, { ordered: false });
+    // The raw collection: mongoose's insertMany would cast and validate each of up to 1,000 documents first.
+    await model.collection.insertMany(unique as unknown as Array<Record<string, unknown>>, { ordered: false });
     return unique;
   } catch (error) {
     const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;

@@ -4,6 +4,8 @@ import { Schema, type Connection, type Model } from 'mongoose';
 export type ConversationState = 'open' | 'closed';
 
 export interface Conversation {
+  /** = conversationId: lookups by `_id` are the fast ones on FerretDB. */
+  _id: string;
   conversationId: string;
   channelId: string;
   igAccountId: string;
@@ -22,6 +24,7 @@ export interface Conversation {
 
 const conversationSchema = new Schema<Conversation>(
   {
+    _id: { type: String, required: true },
     conversationId: { type: String, required: true },
     channelId: { type: String, required: true },
     igAccountId: { type: String, required: true },
@@ -38,7 +41,6 @@ const conversationSchema = new Schema<Conversation>(
   },
   { collection: 'conversations', versionKey: false },
 );
-conversationSchema.index({ conversationId: 1 }, { unique: true });
 conversationSchema.index({ channelId: 1, state: 1, lastMessageAt: -1 });
 conversationSchema.index({ igAccountId: 1, igsid: 1, openedAt: -1 });
 

@@ -9,7 +9,13 @@ export interface UsernameChange {
   seenAt: Date;
 }
 
+/** The customer's `_id`: the IGSID is scoped to one linked account. */
+export function makeCustomerKey(igAccountId: string, igsid: string): string {
+  return `${igAccountId}/${igsid}`;
+}
+
 export interface Customer {
+  _id: string;
   igAccountId: string;
   igsid: string;
   channelId: string;
@@ -27,6 +33,7 @@ export interface Customer {
 
 const customerSchema = new Schema<Customer>(
   {
+    _id: { type: String, required: true },
     igAccountId: { type: String, required: true },
     igsid: { type: String, required: true },
     channelId: { type: String, required: true },
@@ -42,7 +49,6 @@ const customerSchema = new Schema<Customer>(
   },
   { collection: 'customers', versionKey: false },
 );
-customerSchema.index({ igAccountId: 1, igsid: 1 }, { unique: true });
 customerSchema.index({ channelId: 1, username: 1 });
 
 export type CustomerModel = Model<Customer>;

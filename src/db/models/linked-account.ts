@@ -15,6 +15,8 @@ export interface LinkedAccountSettings {
 }
 
 export interface LinkedAccount {
+  /** = igAccountId. */
+  _id: string;
   igAccountId: string;
   channelId: string;
   pageId: string;
@@ -34,6 +36,7 @@ const sealedSecretSchema = new Schema<SealedSecret>(
 
 const linkedAccountSchema = new Schema<LinkedAccount>(
   {
+    _id: { type: String, required: true },
     igAccountId: { type: String, required: true },
     channelId: { type: String, required: true },
     pageId: { type: String, required: true },
@@ -50,7 +53,6 @@ const linkedAccountSchema = new Schema<LinkedAccount>(
   },
   { collection: 'linkedAccounts', versionKey: false },
 );
-linkedAccountSchema.index({ igAccountId: 1 }, { unique: true });
 linkedAccountSchema.index({ channelId: 1 });
 
 export type LinkedAccountModel = Model<LinkedAccount>;

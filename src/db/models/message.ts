@@ -17,6 +17,8 @@ export interface MessageReaction {
 }
 
 export interface Message {
+  /** = messageId. Inbound messages use Meta's mid as their id, so updates by mid are `_id` lookups. */
+  _id: string;
   messageId: string;
   /** Meta's message id; absent (never null) until Meta gave one, so the sparse unique index allows many. */
   mid?: string;
@@ -44,6 +46,7 @@ export interface Message {
 
 const messageSchema = new Schema<Message>(
   {
+    _id: { type: String, required: true },
     messageId: { type: String, required: true },
     mid: { type: String },
     conversationId: { type: String, required: true },
@@ -67,7 +70,6 @@ const messageSchema = new Schema<Message>(
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );
-messageSchema.index({ messageId: 1 }, { unique: true });
 // Unique where Meta gave one; outbound messages get theirs when sent. Sparse rather than partial: FerretDB has no
 // partial indexes, and a sparse unique index on both servers allows any number of documents without the field.
 messageSchema.index({ mid: 1 }, { unique: true, sparse: true });

@@ -1,14 +1,13 @@
 /**
- * webhookEvents: every event Meta delivered, stored before the webhook is acknowledged, with a unique dedupe key
- * so a second delivery of the same event is recognised. Its status says what became of it.
+ * webhookEvents: every event Meta delivered, stored before the webhook is acknowledged, under its dedupe key as
+ * `_id` so a second delivery of the same event is recognised. Its status says what became of it.
+ * Lookups go by `_id` alone: FerretDB's SQLite backend pushes only that filter down; any other filter scans.
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 
 export type WebhookEventStatus =
-  /** Stored; not yet handed to its conversation workflow. */
+  /** Stored, not applied yet; `dispatchedAt` says whether it was handed to its conversation workflow. */
   | 'pending'
-  /** Signalled to its conversation workflow. */
-  | 'dispatched'
   /** Applied to the inbox by the workflow's activity. */
   | 'recorded'
   /** Applied as "not shown", on purpose: an account setting (A11) or a kind the inbox does not sync. */
@@ -19,6 +18,9 @@ export type WebhookEventStatus =
   | 'invalid';
 
 export interface WebhookEvent {
+  /** The dedupe key (`message:<mid>`, `reaction:<sender>:<mid>:<action>:<ts>`, ...). */
+  _id: string;
+  /** The same key, kept as a field for readability of queries and listings. */
   eventKey: string;
   status: WebhookEventStatus;
   kind: string;
@@ -40,8 +42,9 @@ export interface WebhookEvent {
 
 const webhookEventSchema = new Schema<WebhookEvent>(
   {
+    _id: { type: String, required: true },
     eventKey: { type: String, required: true },
-    status: { type: String, required: true, enum: ['pending', 'dispatched', 'recorded', 'skipped', 'unlinked', 'invalid'] },
+    status: { type: String, required: true, enum: ['pending', 'recorded', 'skipped', 'unlinked', 'invalid'] },
     kind: { type: String, required: true },
     igAccountId: { type: String, default: null },
     customerIgsid: { type: String, default: null },
@@ -58,9 +61,8 @@ const webhookEventSchema = new Schema<WebhookEvent>(
   },
   { collection: 'webhookEvents', versionKey: false, minimize: false },
 );
-webhookEventSchema.index({ eventKey: 1 }, { unique: true });
-// The sweeper's query: pending events, oldest first.
-webhookEventSchema.index({ status: 1, receivedAt: 1 });
+// The sweeper's query on MongoDB: pending events not handed over yet, oldest first.
+webhookEventSchema.index({ status: 1, dispatchedAt: 1, receivedAt: 1 });
 
 export type WebhookEventModel = Model<WebhookEvent>;
 

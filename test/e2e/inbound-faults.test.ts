@@ -1,0 +1,211 @@
+/**
+ * Inbound under Meta's delivery habits and our own failures (B11, E2): a 1,000-entry batch; every event delivered
+ * twice, in reverse order and late; Temporal stopped during a burst; the worker killed during a burst. In every
+ * case each acknowledged event arrives once, in the customer's order.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findFreePort, repoRoot, startTemporalDevServer, type ManagedProcess, spawnManaged } from '../../scripts/lib/processes';
+import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
+
+jest.setTimeout(600_000);
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Creates `count` Instagram users in the emulator; answers their usernames. */
+async function createCustomers(world: InboundWorld, prefix: string, count: number): Promise<string[]> {
+  const usernames: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const username = `${prefix}.${index}`;
+    const created = await world.control('POST', '/ig-users', { username, name: `Customer ${index}` });
+    if (created.status !== 201) throw new Error(`could not create ${username}: ${JSON.stringify(created.body)}`);
+    usernames.push(username);
+  }
+  return usernames;
+}
+
+/** Each customer sends `perCustomer` numbered texts, round robin, 2 ms apart so Meta's timestamps differ. */
+async function burst(world: InboundWorld, usernames: string[], perCustomer: number, label: string, between?: (sent: number) => Promise<void>) {
+  const sent = new Map<string, Array<{ mid: string; text: string; timestamp: number }>>();
+  let total = 0;
+  for (let round = 0; round < perCustomer; round += 1) {
+    for (const username of usernames) {
+      const text = `${label} ${username} #${round}`;
+      const result = await world.customer({ kind: 'text', text }, username);
+      sent.set(result.igsid, [...(sent.get(result.igsid) ?? []), { mid: result.mid!, text, timestamp: result.timestamp }]);
+      total += 1;
+      await between?.(total);
+      await pause(2);
+    }
+  }
+  return sent;
+}
+
+/** Every customer's conversation shows exactly what was sent, once each, in the order sent. */
+async function expectAllArrivedInOrder(world: InboundWorld, sent: Map<string, Array<{ mid: string; text: string }>>, timeoutMs: number) {
+  // Wait on one count rather than polling every conversation: the local database answers other filters by scanning.
+  const total = [...sent.values()].reduce((sum, messages) => sum + messages.length, 0);
+  await world.eventually(async () => ((await world.engine.models.messages.countDocuments({})) >= total ? true : undefined), timeoutMs, `${total} messages`, 500);
+  for (const [igsid, messages] of sent) {
+    const shown: Json[] = await world.messagesOf(igsid, messages.length, timeoutMs);
+    expect(shown.map((m) => m.text)).toEqual(messages.map((m) => m.text));
+    expect(new Set(shown.map((m) => m.mid)).size).toBe(messages.length);
+  }
+}
+
+async function allDeliveriesAcknowledged(world: InboundWorld): Promise<Json[]> {
+  const idle = await world.control('POST', '/webhooks/wait-idle', { timeoutMs: 60_000 });
+  expect(idle.body.idle).toBe(true);
+  const deliveries = (await world.control('GET', '/deliveries')).body.data as Json[];
+  expect(deliveries.length).toBeGreaterThan(0);
+  expect(deliveries.filter((d) => d.state !== 'delivered')).toEqual([]);
+  return deliveries;
+}
+
+describe('a batch of 1,000 events', () => {
+  let world: InboundWorld;
+  beforeAll(async () => {
+    world = await startInboundWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('stores and shows every event of one 1,000-entry delivery', async () => {
+    const usernames = await createCustomers(world, 'batch', 20);
+    await world.control('PUT', '/webhooks/switches', { hold: true, batchSize: 1000 });
+    const sent = await burst(world, usernames, 50, 'batch');
+    await world.control('PUT', '/webhooks/switches', { hold: false });
+    await world.control('POST', '/webhooks/flush');
+    const deliveries = await allDeliveriesAcknowledged(world);
+    expect(deliveries.map((d) => d.entryCount)).toEqual([1000]);
+    expect(await world.engine.models.webhookEvents.countDocuments({ kind: 'message' })).toBe(1000);
+    // The local database (FerretDB on SQLite) applies about 15 events a second on two cores: allow minutes.
+    await expectAllArrivedInOrder(world, sent, 400_000);
+  });
+});
+
+describe('duplicated, reversed and late deliveries', () => {
+  let world: InboundWorld;
+  beforeAll(async () => {
+    world = await startInboundWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('shows each message once, in the order the customer sent them', async () => {
+    const usernames = await createCustomers(world, 'order', 3);
+    // Everything twice, newest first, one event per POST, and each delivery late.
+    await world.control('PUT', '/webhooks/switches', { hold: true, duplicates: 1, reorder: true, batchSize: 1, delayMs: 300 });
+    const sent = await burst(world, usernames, 8, 'order');
+    await world.control('PUT', '/webhooks/switches', { hold: false });
+    await world.control('POST', '/webhooks/flush');
+    const deliveries = await allDeliveriesAcknowledged(world);
+    expect(deliveries).toHaveLength(2 * 24);
+
+    await expectAllArrivedInOrder(world, sent, 60_000);
+    expect(await world.engine.models.webhookEvents.countDocuments({ kind: 'message' })).toBe(24);
+    expect(await world.engine.models.messages.countDocuments({})).toBe(24);
+
+    // An unsend delivered before the message it deletes still leaves one deleted message.
+    const [first] = usernames;
+    await world.control('PUT', '/webhooks/switches', { hold: true, duplicates: 0, reorder: true, delayMs: 0 });
+    const message = await world.customer({ kind: 'text', text: 'regret' }, first);
+    await world.customer({ kind: 'unsend', mid: message.mid }, first);
+    await world.control('PUT', '/webhooks/switches', { hold: false, reorder: false });
+    await world.control('POST', '/webhooks/flush');
+    await allDeliveriesAcknowledged(world);
+    const shown = await world.eventually(async () => {
+      const found = await world.engine.models.messages.findOne({ mid: message.mid }).lean();
+      return found?.deletedAt ? found : undefined;
+    }, 30_000, 'the unsent message');
+    expect(shown.text).toBeNull();
+    expect(await world.engine.models.messages.countDocuments({ mid: message.mid })).toBe(1);
+  });
+});
+
+describe('Temporal stopped during a burst', () => {
+  let world: InboundWorld;
+  let temporal: ManagedProcess;
+  let port: number;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'igdm-temporal-outage-'));
+  const startTemporal = async (): Promise<ManagedProcess> =>
+    startTemporalDevServer({ port, uiPort: port + 1000, headless: true, dbFile: path.join(dir, 'temporal.db'), output: { file: path.join(dir, 'temporal.log') } });
+
+  beforeAll(async () => {
+    port = await findFreePort();
+    temporal = await startTemporal();
+    world = await startInboundWorld({ engineEnv: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
+  });
+  afterAll(async () => {
+    await world?.close();
+    await temporal?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('acknowledges while Temporal is down and delivers every event once it is back', async () => {
+    const usernames = await createCustomers(world, 'outage', 5);
+    let outage: Promise<void> | undefined;
+    const sent = await burst(world, usernames, 12, 'outage', async (count) => {
+      if (count === 20) {
+        await temporal.stop();
+        // Back after a while, while the burst goes on.
+        outage = pause(4_000).then(async () => {
+          temporal = await startTemporal();
+        });
+      }
+    });
+    await outage;
+    const deliveries = await allDeliveriesAcknowledged(world);
+    expect(deliveries).toHaveLength(60);
+    expect(await world.engine.models.webhookEvents.countDocuments({ kind: 'message' })).toBe(60);
+    await expectAllArrivedInOrder(world, sent, 120_000);
+    expect(await world.engine.models.webhookEvents.countDocuments({ status: { $in: ['pending', 'dispatched'] } })).toBe(0);
+  });
+});
+
+describe('the worker killed during a burst', () => {
+  let world: InboundWorld;
+  const workers: ManagedProcess[] = [];
+  const logDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-worker-kill-'));
+
+  const startWorkerProcess = (): ManagedProcess => {
+    const script = path.join(repoRoot, 'dist', 'worker.js');
+    if (!existsSync(script)) throw new Error('dist/worker.js is missing: run `npm test` (it builds) or `npm run build`');
+    const worker = spawnManaged({
+      name: `worker-${workers.length + 1}`,
+      command: process.execPath,
+      args: [script],
+      env: { ...process.env, ...world.env },
+      output: { file: path.join(logDir, `worker-${workers.length + 1}.log`) },
+    });
+    workers.push(worker);
+    return worker;
+  };
+
+  beforeAll(async () => {
+    world = await startInboundWorld({ worker: false });
+  });
+  afterAll(async () => {
+    for (const worker of workers) await worker.stop();
+    await world?.close();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('loses nothing: a new worker takes over what the killed one held', async () => {
+    const first = startWorkerProcess();
+    const usernames = await createCustomers(world, 'killed', 5);
+    const sent = await burst(world, usernames, 12, 'killed', async (count) => {
+      if (count === 25) {
+        first.child.kill('SIGKILL');
+        await first.exited;
+        startWorkerProcess();
+      }
+    });
+    await allDeliveriesAcknowledged(world);
+    await expectAllArrivedInOrder(world, sent, 120_000);
+    expect(await world.engine.models.messages.countDocuments({})).toBe(60);
+  });
+});
