@@ -35,7 +35,9 @@ fi
 # --- FerretDB (Go, from a pinned tools module) --------------------------------
 # `go install` of FerretDB's command panics at run time on a missing build/version/version.txt, so the module is
 # vendored, the version file written into the vendored copy, and the binary built from there.
-if [[ ! -x "$TOOLS/bin/ferretdb" ]] || ! "$TOOLS/bin/ferretdb" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+# The version is read into a variable first: `grep -q` closing the pipe early would make the check fail (pipefail).
+ferretdb_version() { "$TOOLS/bin/ferretdb" --version 2>/dev/null | head -n 1 || true; }
+if [[ ! -x "$TOOLS/bin/ferretdb" || "$(ferretdb_version)" != "version: $FERRETDB_VERSION" ]]; then
   need go "Install Go 1.24 or newer (https://go.dev/doc/install)."
   go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
   [[ "$go_minor" =~ ^[0-9]+$ && "$go_minor" -ge 24 ]] || { log "Go $(go env GOVERSION) is too old: FerretDB's tools module needs Go 1.24 or newer."; exit 1; }
@@ -51,7 +53,7 @@ if [[ ! -x "$TOOLS/bin/ferretdb" ]] || ! "$TOOLS/bin/ferretdb" --version 2>/dev/
     echo "$FERRETDB_VERSION" > vendor/github.com/FerretDB/FerretDB/build/version/version.txt
     go build -mod=vendor -trimpath -o "$TOOLS/bin/ferretdb" github.com/FerretDB/FerretDB/cmd/ferretdb
   )
-  "$TOOLS/bin/ferretdb" --version | grep -q "version: $FERRETDB_VERSION" || { log "FerretDB build did not report $FERRETDB_VERSION"; exit 1; }
+  [[ "$(ferretdb_version)" == "version: $FERRETDB_VERSION" ]] || { log "FerretDB build did not report $FERRETDB_VERSION"; exit 1; }
 fi
 
 log "tools ready in .tools/bin: temporal, temporal-test-server, ferretdb"

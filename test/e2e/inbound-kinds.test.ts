@@ -84,6 +84,15 @@ describe('inbound events become conversations', () => {
     expect(Date.parse(message.story.expiresAt)).toBe(sent.timestamp + 24 * 3600 * 1000);
   });
 
+  it('says when a story is no longer available (24 hours after)', async () => {
+    const story = await world.control('POST', `/ig-accounts/${DEMO.igAccount.id}/stories`, {});
+    const { sent } = await act({ kind: 'story_reply', text: 'still there?', storyId: story.body.id }, ++count);
+    // The story's 24 hours are over: what the inbox shows is decided by the expiry it stored, read at request time.
+    await world.engine.models.messages.updateOne({ _id: sent.mid }, { $set: { 'story.expiresAt': Date.now() - 1000 } });
+    const messages = await world.messagesOf(sent.igsid, count);
+    expect(messages.find((m) => m.mid === sent.mid)).toMatchObject({ kind: 'story_reply', text: 'still there?', story: { available: false }, placeholder: 'This story is no longer available.' });
+  });
+
   it('a story mention, a post share and a reel share arrive as messages', async () => {
     const mention = await act({ kind: 'story_mention' }, ++count);
     expect(mention.messages.find((m) => m.mid === mention.sent.mid)).toMatchObject({ kind: 'story_mention', story: { available: true } });
@@ -96,6 +105,24 @@ describe('inbound events become conversations', () => {
 
     const reel = await act({ kind: 'reel_share', title: 'funny' }, ++count);
     expect(reel.messages.find((m) => m.mid === reel.sent.mid)).toMatchObject({ kind: 'reel_share', attachments: [expect.objectContaining({ type: 'reel' })] });
+  });
+
+  it('skips story mentions and shared posts when the account says so, recording the skip (A11)', async () => {
+    await world.engine.models.linkedAccounts.updateOne({ _id: DEMO.igAccount.id }, { $set: { settings: { openOnStoryMention: false, openOnPostShare: false } } });
+    // The worker keeps an account's link for up to 5 s.
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    const mention = await world.customer({ kind: 'story_mention' });
+    const post = await world.customer({ kind: 'post_share', caption: 'look' });
+    for (const mid of [mention.mid, post.mid]) {
+      const event = await world.eventually(async () => {
+        const stored = await world.engine.models.webhookEvents.findOne({ _id: `message:${mid}` }).lean();
+        return stored?.status === 'skipped' ? stored : undefined;
+      }, 20_000, 'the skip to be recorded');
+      expect(event.skipReason).toMatch(/do not open conversations for this account \(A11\)/);
+    }
+    expect(await world.engine.models.messages.countDocuments({ _id: { $in: [mention.mid, post.mid] } })).toBe(0);
+    await world.engine.models.linkedAccounts.updateOne({ _id: DEMO.igAccount.id }, { $set: { settings: { openOnStoryMention: true, openOnPostShare: true } } });
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
   });
 
   it('an unsupported (vanish mode) message is shown as a placeholder, not lost', async () => {
