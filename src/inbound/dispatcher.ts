@@ -33,10 +33,20 @@ export interface DispatchReport {
 }
 
 export interface InboundDispatcher {
-  dispatch(events: DispatchableEvent[]): Promise<DispatchReport>;
-  /** Dispatches pending events received before `olderThan`, oldest first; returns what it did. */
-  sweep(options?: { olderThan?: Date; limit?: number }): Promise<DispatchReport>;
+  /**
+   * Signals each event's conversation. `claimed`: the events were stored already marked as being dispatched (the
+   * ingress does that), so they are not marked again; otherwise each is marked just before its signal.
+   */
+  dispatch(events: DispatchableEvent[], options?: { claimed?: boolean }): Promise<DispatchReport>;
+  /**
+   * Dispatches, oldest first, pending events nobody claimed (received before `olderThan`), and claimed ones still not
+   * applied after `staleAfterMs` (their dispatcher stopped before signalling them).
+   */
+  sweep(options?: { olderThan?: Date; staleAfterMs?: number; limit?: number }): Promise<DispatchReport>;
 }
+
+/** Claimed events not applied after this long are dispatched again (the signal is idempotent downstream). */
+const DEFAULT_STALE_CLAIM_MS = 2 * 60 * 1000;
 
 export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher {
   const concurrency = deps.concurrency ?? 16;
@@ -64,7 +74,7 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     });
   }
 
-  async function dispatch(events: DispatchableEvent[]): Promise<DispatchReport> {
+  async function dispatch(events: DispatchableEvent[], { claimed = false }: { claimed?: boolean } = {}): Promise<DispatchReport> {
     const report: DispatchReport = { dispatched: 0, failed: 0, unlinked: 0 };
     const routable = events.filter((e): e is DispatchableEvent & { igAccountId: string; customerIgsid: string } => e.igAccountId !== null && e.customerIgsid !== null);
     if (routable.length === 0) return report;
@@ -86,17 +96,19 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     const queues = [...byConversation.values()].map((queue) => queue.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime()));
 
     const runQueue = async (queue: Array<(typeof routable)[number]>): Promise<void> => {
-      for (const event of queue) {
+      for (const [index, event] of queue.entries()) {
         // Marked before the signal, never after: once signalled, the workflow's activity writes this document, and
         // FerretDB applies an update as read-modify-write of the whole document, so a late write of ours could undo
         // its "recorded". By `_id` alone, the one lookup FerretDB does not answer by scanning.
-        await deps.models.webhookEvents.updateOne({ _id: event.eventKey }, { $set: { dispatchedAt: new Date() }, $inc: { dispatchAttempts: 1 } });
+        if (!claimed) await deps.models.webhookEvents.updateOne({ _id: event.eventKey }, { $set: { dispatchedAt: new Date() }, $inc: { dispatchAttempts: 1 } });
         try {
           await signalConversation(channels.get(event.igAccountId)!, event);
         } catch (error) {
-          // Back to the sweeper, and keep the order: the rest of this conversation waits for it too.
-          report.failed += queue.length - queue.indexOf(event);
-          await deps.models.webhookEvents.updateOne({ _id: event.eventKey, status: 'pending' }, { $set: { dispatchedAt: null } }).catch(() => undefined);
+          // Back to the sweeper, in order: this event and the rest of its conversation, none of them signalled.
+          report.failed += queue.length - index;
+          for (const unsent of queue.slice(index)) {
+            await deps.models.webhookEvents.updateOne({ _id: unsent.eventKey }, { $set: { dispatchedAt: null } }).catch(() => undefined);
+          }
           deps.logger.warn('dispatch failed; the events stay pending for the sweeper', { eventKey: event.eventKey, error: (error as Error).message });
           return;
         }
@@ -113,9 +125,13 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
 
   return {
     dispatch,
-    async sweep({ olderThan = new Date(Date.now() - 2000), limit = 1000 } = {}) {
+    async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, limit = 1000 } = {}) {
+      const staleBefore = new Date(Date.now() - staleAfterMs);
       const pending = await deps.models.webhookEvents
-        .find({ status: 'pending', dispatchedAt: null, receivedAt: { $lt: olderThan } }, { eventKey: 1, igAccountId: 1, customerIgsid: 1, occurredAt: 1 })
+        .find(
+          { status: 'pending', $or: [{ dispatchedAt: null, receivedAt: { $lt: olderThan } }, { dispatchedAt: { $lt: staleBefore } }] },
+          { eventKey: 1, igAccountId: 1, customerIgsid: 1, occurredAt: 1 },
+        )
         .sort({ receivedAt: 1 })
         .limit(limit)
         .lean<WebhookEvent[]>();

@@ -25,7 +25,7 @@ export interface WebhookRouterDeps {
   storeTimeoutMs?: number;
 }
 
-type StoredEvent = Omit<WebhookEvent, 'conversationId' | 'dispatchedAt' | 'recordedAt' | 'skipReason'>;
+type StoredEvent = Omit<WebhookEvent, 'conversationId' | 'dispatchedAt' | 'recordedAt' | 'skipReason'> & { dispatchedAt?: Date };
 
 /** Kinds the inbox never dispatches: recorded as they came, with the reason. */
 function initialStatus(event: SplitEvent): WebhookEventStatus {
@@ -47,7 +47,8 @@ function toStored(event: SplitEvent, receivedAt: Date): StoredEvent {
     receivedAt,
     payload: storableKeys(event.payload),
     problem: event.kind === 'change' ? null : event.problem,
-    dispatchAttempts: 0,
+    // Claimed for the dispatch that follows the answer; the sweeper takes it over if that one fails or never runs.
+    ...(initialStatus(event) === 'pending' ? { dispatchedAt: receivedAt, dispatchAttempts: 1 } : { dispatchAttempts: 0 }),
   };
 }
 
@@ -102,7 +103,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
 
     const toDispatch: DispatchableEvent[] = inserted.filter((event) => event.status === 'pending');
     if (toDispatch.length > 0) {
-      deps.dispatcher.dispatch(toDispatch).catch((error: unknown) => {
+      deps.dispatcher.dispatch(toDispatch, { claimed: true }).catch((error: unknown) => {
         deps.logger.warn('dispatch after acknowledgement failed; the sweeper retries', { error: (error as Error).message });
       });
     }

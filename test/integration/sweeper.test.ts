@@ -1,0 +1,90 @@
+/**
+ * The sweeper hands over what the dispatch after the answer did not: events nobody claimed, and events claimed by a
+ * dispatcher that stopped before signalling them (a crashed API replica). Real database and Temporal dev server;
+ * no worker, so what is checked is the signal in the workflow's history.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { makeConversationWorkflowId } from '../../src/temporal/names';
+import { startEngine, type RunningEngine } from '../support/engine';
+
+describe('sweeper', () => {
+  let engine: RunningEngine;
+  const igAccountId = `ig-sweep-${Date.now()}`;
+  const started: string[] = [];
+
+  beforeAll(async () => {
+    engine = await startEngine({ worker: false });
+    const now = new Date();
+    await engine.models.linkedAccounts.create({
+      _id: igAccountId,
+      igAccountId,
+      channelId: 'channel-sweep',
+      pageId: 'page-sweep',
+      username: 'sweep.shop',
+      status: 'active',
+      representative: true,
+      settings: { openOnStoryMention: true, openOnPostShare: true },
+      pageToken: { keyId: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' },
+      linkedAt: now,
+      updatedAt: now,
+    });
+  });
+
+  afterAll(async () => {
+    for (const workflowId of started) {
+      await engine.temporal.workflow
+        .getHandle(workflowId)
+        .terminate('test cleanup')
+        .catch((error: unknown) => {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        });
+    }
+    await engine.stop();
+  });
+
+  async function storeEvent(key: string, igsid: string, fields: Record<string, unknown>): Promise<void> {
+    const at = new Date();
+    await engine.models.webhookEvents.collection.insertOne({
+      _id: key as never,
+      eventKey: key,
+      status: 'pending',
+      kind: 'message',
+      igAccountId,
+      customerIgsid: igsid,
+      mid: key,
+      occurredAt: at,
+      receivedAt: new Date(at.getTime() - 60_000),
+      payload: {},
+      problem: null,
+      dispatchAttempts: 0,
+      ...fields,
+    });
+  }
+
+  async function signalledEventIds(igsid: string): Promise<string[]> {
+    const workflowId = makeConversationWorkflowId(igAccountId, igsid);
+    started.push(workflowId);
+    const history = await engine.temporal.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .flatMap((event) => event.workflowExecutionSignaledEventAttributes?.input?.payloads ?? [])
+      .map((payload) => (JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) as { eventId: string }).eventId);
+  }
+
+  it('dispatches unclaimed events and stale claims, and leaves fresh claims to their dispatcher', async () => {
+    await storeEvent('message:unclaimed', 'c-1', { dispatchedAt: null });
+    await storeEvent('message:stale-claim', 'c-2', { dispatchedAt: new Date(Date.now() - 10 * 60_000), dispatchAttempts: 1 });
+    await storeEvent('message:fresh-claim', 'c-3', { dispatchedAt: new Date(), dispatchAttempts: 1 });
+
+    const report = await engine.dispatcher.sweep();
+    expect(report).toEqual({ dispatched: 2, failed: 0, unlinked: 0 });
+
+    expect(await signalledEventIds('c-1')).toEqual(['message:unclaimed']);
+    expect(await signalledEventIds('c-2')).toEqual(['message:stale-claim']);
+    const fresh = engine.temporal.workflow.getHandle(makeConversationWorkflowId(igAccountId, 'c-3'));
+    await expect(fresh.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
+    const stale = await engine.models.webhookEvents.findOne({ _id: 'message:stale-claim' }).lean();
+    expect(stale?.dispatchAttempts).toBe(2);
+    expect(stale?.dispatchedAt?.getTime()).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
