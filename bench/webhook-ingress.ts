@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { delay, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
+import { delay, ferretDbUri, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
 import { signBody } from '../src/security/webhook-signature';
 import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
 
@@ -317,7 +317,7 @@ async function startServices(services: Services): Promise<void> {
   await Promise.all([
     (async () => {
       services.processes.push(await startFerretDb({ port: mongoPort, dataDir: path.join(services.workDir, 'ferretdb'), output: { file: path.join(services.workDir, 'ferretdb.log') } }));
-      process.env.MONGODB_URI = `mongodb://127.0.0.1:${mongoPort}/igdm_bench`;
+      process.env.MONGODB_URI = ferretDbUri(mongoPort, 'igdm_bench');
     })(),
     (async () => {
       services.processes.push(await startTemporalDevServer({ port: temporalPort, uiPort: temporalPort + 1000, headless: true, output: { file: path.join(services.workDir, 'temporal.log') } }));

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes } from '../src/db/models';
+import { newLinkedAccount } from '../src/db/models/linked-account';
 import { hashApiKey } from '../src/db/models/manager';
 import { createGraphClient } from '../src/graph/client';
 import { createTokenCipher } from '../src/security/token-cipher';
@@ -51,24 +52,15 @@ async function main(): Promise<void> {
     const models = createModels(database);
     await ensureIndexes(models);
     const now = new Date();
-    await models.linkedAccounts.updateOne(
-      { _id: DEMO_IG_ACCOUNT_ID },
-      {
-        $set: {
-          igAccountId: DEMO_IG_ACCOUNT_ID,
-          channelId: DEMO_CHANNEL_ID,
-          pageId: page.id,
-          username: 'demo.shop',
-          status: 'active',
-          representative: true,
-          settings: { openOnStoryMention: true, openOnPostShare: true },
-          pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken),
-          linkedAt: now,
-          updatedAt: now,
-        },
-      },
-      { upsert: true },
-    );
+    const { _id, ...account } = newLinkedAccount({
+      igAccountId: DEMO_IG_ACCOUNT_ID,
+      channelId: DEMO_CHANNEL_ID,
+      pageId: page.id,
+      username: 'demo.shop',
+      pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken),
+      at: now,
+    });
+    await models.linkedAccounts.updateOne({ _id }, { $set: account }, { upsert: true });
     const apiKey = `igdm_${randomBytes(24).toString('base64url')}`;
     await models.managers.create({ managerId: randomUUID(), channelId: DEMO_CHANNEL_ID, name: 'Demo owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: now });
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadConfig, loadStackConfig } from '../src/config';
 import {
   delay,
+  ferretDbUri,
   repoRoot,
   spawnManaged,
   startFerretDb,
@@ -23,7 +24,7 @@ const say = (line: string): void => {
 async function main(): Promise<void> {
   const stack = loadStackConfig(path.join(repoRoot, '.data'));
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  if (stack.startMongo) childEnv.MONGODB_URI = `mongodb://127.0.0.1:${stack.ferretDbPort}/instagram_dm`;
+  if (stack.startMongo) childEnv.MONGODB_URI = ferretDbUri(stack.ferretDbPort, 'instagram_dm');
   if (stack.startTemporal) {
     childEnv.TEMPORAL_ADDRESS = `127.0.0.1:${stack.temporalPort}`;
     childEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${stack.temporalUiPort}`;

@@ -156,6 +156,15 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   return server;
 }
 
+/**
+ * The URI a process of ours uses for a local FerretDB. SQLite lets one writer in at a time and its busy handler is
+ * not first-come first-served: with many connections writing at once, some wait past the 10 s busy timeout and fail
+ * with SQLITE_BUSY. A small pool keeps the queue in the driver, which serves it in order.
+ */
+export function ferretDbUri(port: number, database: string): string {
+  return `mongodb://127.0.0.1:${port}/${database}?maxPoolSize=8`;
+}
+
 export interface FerretDbOptions {
   port: number;
   dataDir: string;

@@ -51,8 +51,11 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     return account;
   }
 
-  /** Upserts the customer; fetches the profile when new or stale. A profile failure never loses the message. */
-  async function upsertCustomer(account: LinkedAccount, igsid: string, messageAt: Date | null): Promise<void> {
+  /**
+   * Creates the customer when new; fetches the profile when new or stale. A profile failure never loses the
+   * message. Nothing is written for a known customer with a fresh profile: one write less per message.
+   */
+  async function upsertCustomer(account: LinkedAccount, igsid: string): Promise<void> {
     const at = new Date(now());
     const key = makeCustomerKey(account.igAccountId, igsid);
     const created: Customer = {
@@ -68,14 +71,10 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       profileError: null,
       memberId: null,
       firstSeenAt: at,
-      lastMessageAt: messageAt,
     };
-    const touch = async (): Promise<Customer | null> =>
-      messageAt
-        ? models.customers.findOneAndUpdate({ _id: key }, { $max: { lastMessageAt: messageAt } }, { new: true }).lean<Customer>()
-        : models.customers.findOne({ _id: key }).lean<Customer>();
-    let customer = await touch();
-    if (!customer) customer = (await insertIfAbsent(models.customers, { ...created })) ? created : await touch();
+    const read = (): Promise<Customer | null> => models.customers.findOne({ _id: key }).lean<Customer>();
+    let customer = await read();
+    if (!customer) customer = (await insertIfAbsent(models.customers, { ...created })) ? created : await read();
     if (!customer) return;
     const fresh = customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
     if (fresh) return;
@@ -191,14 +190,14 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         const projection = projectMessage(payload, occurredAt.getTime());
         if (projection.kind === 'story_mention' && !account.settings.openOnStoryMention) return skip(event, input, 'story mentions do not open conversations for this account (A11)');
         if (projection.kind === 'post_share' && !account.settings.openOnPostShare) return skip(event, input, 'shared posts do not open conversations for this account (A11)');
-        await upsertCustomer(account, input.igsid, occurredAt);
+        await upsertCustomer(account, input.igsid);
         await insertMessage(messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
         return recorded;
       }
       case 'postback': {
         const postback = (payload.postback ?? {}) as { title?: string; payload?: string };
-        await upsertCustomer(account, input.igsid, occurredAt);
+        await upsertCustomer(account, input.igsid);
         const projection: MessageProjection = { kind: 'postback', text: postback.title ?? postback.payload ?? null, attachments: [], story: null, replyToMid: null, quickReplyPayload: null };
         await insertMessage(messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
@@ -206,7 +205,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       }
       case 'referral': {
         const referral = (payload.referral ?? {}) as { ref?: string; source?: string };
-        await upsertCustomer(account, input.igsid, null);
+        await upsertCustomer(account, input.igsid);
         await touchConversation(input, account, { customerMessageAt: occurredAt, set: { lastReferral: { ref: referral.ref ?? null, source: referral.source ?? null, at: occurredAt } } });
         return recorded;
       }

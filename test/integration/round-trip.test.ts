@@ -2,10 +2,9 @@
  * The harness's proof: an API call signals-with-start a workflow on the real Temporal dev server, its activity
  * writes to the real database (FerretDB locally) through a mongoose model, and the API reads the result back.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { makeRoundTripProbeWorkflowId } from '../../src/temporal/names';
 import { recordedProbesQuery } from '../../src/workflows/diagnostics';
-import { startEngine, type RunningEngine } from '../support/engine';
+import { startEngine, terminateIfRunning, type RunningEngine } from '../support/engine';
 
 describe('round trip API → Temporal → worker → MongoDB → API', () => {
   let engine: RunningEngine;
@@ -88,12 +87,7 @@ describe('round trip without a worker', () => {
   });
 
   afterAll(async () => {
-    await engine.temporal.workflow
-      .getHandle(makeRoundTripProbeWorkflowId(engine.config.temporal.taskQueue))
-      .terminate('test cleanup')
-      .catch((error: unknown) => {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      });
+    await terminateIfRunning(engine.temporal, makeRoundTripProbeWorkflowId(engine.config.temporal.taskQueue));
     await engine.stop();
   });
 

@@ -5,7 +5,8 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
-import { startEngine, type RunningEngine } from '../support/engine';
+import { newLinkedAccount } from '../../src/db/models/linked-account';
+import { startEngine, terminateIfRunning, type RunningEngine } from '../support/engine';
 
 describe('sweeper', () => {
   let engine: RunningEngine;
@@ -14,31 +15,13 @@ describe('sweeper', () => {
 
   beforeAll(async () => {
     engine = await startEngine({ worker: false });
-    const now = new Date();
-    await engine.models.linkedAccounts.create({
-      _id: igAccountId,
-      igAccountId,
-      channelId: 'channel-sweep',
-      pageId: 'page-sweep',
-      username: 'sweep.shop',
-      status: 'active',
-      representative: true,
-      settings: { openOnStoryMention: true, openOnPostShare: true },
-      pageToken: { keyId: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' },
-      linkedAt: now,
-      updatedAt: now,
-    });
+    await engine.models.linkedAccounts.create(
+      newLinkedAccount({ igAccountId, channelId: 'channel-sweep', pageId: 'page-sweep', username: 'sweep.shop', pageToken: { keyId: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' } }),
+    );
   });
 
   afterAll(async () => {
-    for (const workflowId of started) {
-      await engine.temporal.workflow
-        .getHandle(workflowId)
-        .terminate('test cleanup')
-        .catch((error: unknown) => {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-        });
-    }
+    for (const workflowId of started) await terminateIfRunning(engine.temporal, workflowId);
     await engine.stop();
   });
 

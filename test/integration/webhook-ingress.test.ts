@@ -14,7 +14,8 @@ import { createInboundDispatcher } from '../../src/inbound/dispatcher';
 import { createLogger } from '../../src/logger';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
-import { startEngine, testConfig, type RunningEngine } from '../support/engine';
+import { newLinkedAccount } from '../../src/db/models/linked-account';
+import { startEngine, terminateIfRunning, testConfig, type RunningEngine } from '../support/engine';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers and stored documents, read field by field
 type Json = any;
@@ -71,17 +72,8 @@ describe('webhook ingress', () => {
     const channelId = `channel-${uid()}`;
     const now = new Date();
     await engine.models.linkedAccounts.create({
-      _id: igAccountId,
-      igAccountId,
-      channelId,
-      pageId: `page-${igAccountId}`,
-      username: `shop_${igAccountId}`,
+      ...newLinkedAccount({ igAccountId, channelId, pageId: `page-${igAccountId}`, username: `shop_${igAccountId}`, pageToken: { keyId: 'test', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' }, at: now }),
       status,
-      representative: true,
-      settings: { openOnStoryMention: true, openOnPostShare: true },
-      pageToken: { keyId: 'test', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' },
-      linkedAt: now,
-      updatedAt: now,
     });
     return channelId;
   }
@@ -110,14 +102,7 @@ describe('webhook ingress', () => {
   });
 
   afterAll(async () => {
-    for (const workflowId of startedWorkflows) {
-      await engine.temporal.workflow
-        .getHandle(workflowId)
-        .terminate('test cleanup')
-        .catch((error: unknown) => {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-        });
-    }
+    for (const workflowId of startedWorkflows) await terminateIfRunning(engine.temporal, workflowId);
     await engine.stop();
   });
 

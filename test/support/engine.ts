@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { Connection as MongooseConnection } from 'mongoose';
 import { createApp } from '../../src/api/app';
@@ -52,6 +52,16 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     API_PORT: '3000',
     ...overrides,
   };
+}
+
+/** Test cleanup: a workflow a test started is terminated; one that never started or already ended is fine. */
+export async function terminateIfRunning(client: Client, workflowId: string): Promise<void> {
+  await client.workflow
+    .getHandle(workflowId)
+    .terminate('test cleanup')
+    .catch((error: unknown) => {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    });
 }
 
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {

@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../../scripts/lib/processes';
+import { ferretDbUri, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../../scripts/lib/processes';
 
 export interface HarnessState {
   processes: ManagedProcess[];
@@ -29,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
       (async () => {
         const port = await findFreePort();
         processes.push(await startFerretDb({ port, dataDir: path.join(workDir, 'ferretdb'), output: { file: path.join(workDir, 'ferretdb.log') } }));
-        process.env.MONGODB_URI = `mongodb://127.0.0.1:${port}/igdm_test`;
+        process.env.MONGODB_URI = ferretDbUri(port, 'igdm_test');
       })(),
     );
   }

@@ -11,6 +11,7 @@ import { findFreePort } from '../../scripts/lib/processes';
 import { createEmulator, type Emulator } from '../../src/emulator/app';
 import { DEMO } from '../../src/emulator/seed';
 import { createGraphClient, type GraphClient } from '../../src/graph/client';
+import { newLinkedAccount } from '../../src/db/models/linked-account';
 import { hashApiKey } from '../../src/db/models/manager';
 import { createLogger } from '../../src/logger';
 import { createTokenCipher } from '../../src/security/token-cipher';
@@ -104,19 +105,9 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
 
   const channelId = `channel-${randomUUID().slice(0, 8)}`;
   const now = new Date();
-  await engine.models.linkedAccounts.create({
-    _id: DEMO.igAccount.id,
-    igAccountId: DEMO.igAccount.id,
-    channelId,
-    pageId: page.id,
-    username: DEMO.igAccount.username,
-    status: 'active',
-    representative: true,
-    settings: { openOnStoryMention: true, openOnPostShare: true },
-    pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken),
-    linkedAt: now,
-    updatedAt: now,
-  });
+  await engine.models.linkedAccounts.create(
+    newLinkedAccount({ igAccountId: DEMO.igAccount.id, channelId, pageId: page.id, username: DEMO.igAccount.username, pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken), at: now }),
+  );
   const apiKey = `key-${randomUUID()}`;
   await engine.models.managers.create({ managerId: randomUUID(), channelId, name: 'Owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: now });
 

@@ -155,7 +155,6 @@ export function createInboxRouter(deps: InboxRouterDeps): Router {
         ...presentCustomer(customer),
         usernameHistory: customer.usernameHistory.map((entry) => ({ username: entry.username, seenAt: entry.seenAt.toISOString() })),
         firstSeenAt: customer.firstSeenAt.toISOString(),
-        lastMessageAt: customer.lastMessageAt?.toISOString() ?? null,
         profileError: customer.profileError,
       },
       conversations: conversations.map((c) => presentConversation(c)),

@@ -28,7 +28,6 @@ export interface Customer {
   /** Set by a manager who merges this customer with an existing member record (B3). */
   memberId: string | null;
   firstSeenAt: Date;
-  lastMessageAt: Date | null;
 }
 
 const customerSchema = new Schema<Customer>(
@@ -45,7 +44,6 @@ const customerSchema = new Schema<Customer>(
     profileError: { type: String, default: null },
     memberId: { type: String, default: null },
     firstSeenAt: { type: Date, required: true },
-    lastMessageAt: { type: Date, default: null },
   },
   { collection: 'customers', versionKey: false },
 );

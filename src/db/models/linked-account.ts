@@ -57,6 +57,24 @@ linkedAccountSchema.index({ channelId: 1 });
 
 export type LinkedAccountModel = Model<LinkedAccount>;
 
+/** A newly linked, active account with the default settings (both A11 switches on: everything opens a conversation). */
+export function newLinkedAccount(input: { igAccountId: string; channelId: string; pageId: string; username: string; pageToken: SealedSecret; representative?: boolean; at?: Date }): LinkedAccount {
+  const at = input.at ?? new Date();
+  return {
+    _id: input.igAccountId,
+    igAccountId: input.igAccountId,
+    channelId: input.channelId,
+    pageId: input.pageId,
+    username: input.username,
+    status: 'active',
+    representative: input.representative ?? true,
+    settings: { openOnStoryMention: true, openOnPostShare: true },
+    pageToken: input.pageToken,
+    linkedAt: at,
+    updatedAt: at,
+  };
+}
+
 export function getLinkedAccountModel(connection: Connection): LinkedAccountModel {
   return (connection.models.LinkedAccount as LinkedAccountModel | undefined) ?? connection.model<LinkedAccount>('LinkedAccount', linkedAccountSchema);
 }
