@@ -91,7 +91,8 @@ describe('webhook ingress', () => {
     try {
       return await signalsOf(workflowId);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return [];
+      // fetchHistory answers a missing workflow with gRPC NOT_FOUND (5), not WorkflowNotFoundError.
+      if (error instanceof WorkflowNotFoundError || (error as { code?: number }).code === 5) return [];
       throw error;
     }
   }
