@@ -5,7 +5,7 @@
  * drives, so both paths behave the same.
  */
 import { randomUUID } from 'node:crypto';
-import { type Request, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { graphErrors } from '../graph-errors';
 import type { EmulatedApp, EmulatorState, FacebookUser, Grant } from '../state';
 
@@ -178,27 +178,26 @@ export function createDialogRouter(deps: { state: EmulatorState }): Router {
     res.status(status).type('html').send(page('Something went wrong', `<p class="error">${escapeHtml(message)}</p>`));
   }
 
-  router.get('/dialog/oauth', (req, res) => {
-    const request = dialogRequestFrom(req.query);
-    let app: EmulatedApp;
+  /** The dialog's request and its app, or undefined after answering the error page. */
+  function validRequest(source: unknown, res: Response): { request: DialogRequest; app: EmulatedApp } | undefined {
+    const request = dialogRequestFrom(source);
     try {
-      app = validateDialogRequest(state, request);
+      return { request, app: validateDialogRequest(state, request) };
     } catch (error) {
       renderError(res, 400, (error as Error).message);
-      return;
+      return undefined;
     }
-    res.type('html').send(loginForm(request, app));
+  }
+
+  router.get('/dialog/oauth', (req, res) => {
+    const valid = validRequest(req.query, res);
+    if (valid) res.type('html').send(loginForm(valid.request, valid.app));
   });
 
   router.post('/dialog/oauth/login', (req: Request, res) => {
-    const request = dialogRequestFrom(req.body);
-    let app: EmulatedApp;
-    try {
-      app = validateDialogRequest(state, request);
-    } catch (error) {
-      renderError(res, 400, (error as Error).message);
-      return;
-    }
+    const valid = validRequest(req.body, res);
+    if (!valid) return;
+    const { request, app } = valid;
     const email = stringField(req.body, 'email') ?? '';
     const user = [...state.users.values()].find((candidate) => candidate.email === email);
     if (!user || user.password !== (stringField(req.body, 'password') ?? '')) {
