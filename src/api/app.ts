@@ -28,6 +28,17 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', true);
 
+  // One line per request: refusals at info so an operator sees them; the rest at debug. No bodies, no headers.
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const fields = { method: req.method, path: req.path, status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1_000_000n) };
+      if (res.statusCode >= 400) deps.logger.info('request refused', fields);
+      else deps.logger.debug('request', fields);
+    });
+    next();
+  });
+
   app.use(
     createHealthRouter([
       { name: 'mongodb', check: () => pingDatabase(deps.database) },
