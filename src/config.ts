@@ -23,7 +23,8 @@ const environmentSchema = z.object({
   // A 1,000-entry batch of plain messages is about 400 KB; Meta's largest deliveries stay well under this.
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
-  PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(3600),
+  // A customer's profile is fetched on the first message of each conversation and when older than this (B10).
+  PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -6,6 +6,8 @@ export interface RecordInboundEventInput {
   igsid: string;
   conversationId: string;
   workflowId: string;
+  /** The first event of a conversation: the customer's profile is fetched again whatever its age (B10). */
+  firstOfConversation?: boolean;
 }
 
 export type RecordOutcome =

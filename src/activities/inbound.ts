@@ -55,7 +55,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
    * Creates the customer when new; fetches the profile when new or stale. A profile failure never loses the
    * message. Nothing is written for a known customer with a fresh profile: one write less per message.
    */
-  async function upsertCustomer(account: LinkedAccount, igsid: string): Promise<void> {
+  async function upsertCustomer(account: LinkedAccount, igsid: string, forceRefresh = false): Promise<void> {
     const at = new Date(now());
     const key = makeCustomerKey(account.igAccountId, igsid);
     const created: Customer = {
@@ -76,7 +76,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     let customer = await read();
     if (!customer) customer = (await insertIfAbsent(models.customers, { ...created })) ? created : await read();
     if (!customer) return;
-    const fresh = customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
+    const fresh = !forceRefresh && customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
     if (fresh) return;
     try {
       const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(account.pageToken), fields: ['name', 'username', 'profile_pic'] });
@@ -190,14 +190,14 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         const projection = projectMessage(payload, occurredAt.getTime());
         if (projection.kind === 'story_mention' && !account.settings.openOnStoryMention) return skip(event, input, 'story mentions do not open conversations for this account (A11)');
         if (projection.kind === 'post_share' && !account.settings.openOnPostShare) return skip(event, input, 'shared posts do not open conversations for this account (A11)');
-        await upsertCustomer(account, input.igsid);
+        await upsertCustomer(account, input.igsid, input.firstOfConversation);
         await insertMessage(messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
         return recorded;
       }
       case 'postback': {
         const postback = (payload.postback ?? {}) as { title?: string; payload?: string };
-        await upsertCustomer(account, input.igsid);
+        await upsertCustomer(account, input.igsid, input.firstOfConversation);
         const projection: MessageProjection = { kind: 'postback', text: postback.title ?? postback.payload ?? null, attachments: [], story: null, replyToMid: null, quickReplyPayload: null };
         await insertMessage(messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
@@ -205,7 +205,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       }
       case 'referral': {
         const referral = (payload.referral ?? {}) as { ref?: string; source?: string };
-        await upsertCustomer(account, input.igsid);
+        await upsertCustomer(account, input.igsid, input.firstOfConversation);
         await touchConversation(input, account, { customerMessageAt: occurredAt, set: { lastReferral: { ref: referral.ref ?? null, source: referral.source ?? null, at: occurredAt } } });
         return recorded;
       }

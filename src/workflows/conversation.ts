@@ -91,7 +91,14 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   for (;;) {
     const eventId = pending.shift();
     if (eventId !== undefined) {
-      const recorded = await recordInboundEvent({ eventId, igAccountId: input.igAccountId, igsid: input.igsid, conversationId, workflowId: workflowInfo().workflowId });
+      const recorded = await recordInboundEvent({
+        eventId,
+        igAccountId: input.igAccountId,
+        igsid: input.igsid,
+        conversationId,
+        workflowId: workflowInfo().workflowId,
+        firstOfConversation: eventsRecorded === 0 && input.conversationId === undefined,
+      });
       recent.push(eventId);
       if (recent.length > RECENT_EVENT_IDS) recent.shift();
       eventsRecorded += 1;

@@ -1,0 +1,100 @@
+/**
+ * The inbound activities on their own (DESIGN.md "activities" layer): run in MockActivityEnvironment against the
+ * real database and the Meta emulator's Profile API, with events the emulator really delivered to the ingress.
+ * No worker runs, so each event is applied only when the test says so.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { RecordedInboundEvent } from '../../src/activities/conversation-contract';
+import { createInboundActivities, type InboundActivities } from '../../src/activities/inbound';
+import { createLogger } from '../../src/logger';
+import { makeCustomerKey } from '../../src/db/models/customer';
+import { createTokenCipher } from '../../src/security/token-cipher';
+import { makeConversationWorkflowId } from '../../src/temporal/names';
+import { DEMO, startInboundWorld, type InboundWorld } from '../support/inbound-world';
+
+jest.setTimeout(120_000);
+
+describe('inbound activities', () => {
+  let world: InboundWorld;
+  let activities: InboundActivities;
+  const environment = new MockActivityEnvironment();
+
+  beforeAll(async () => {
+    world = await startInboundWorld({ worker: false });
+    activities = createInboundActivities({
+      models: world.engine.models,
+      graph: world.graph,
+      cipher: createTokenCipher(world.engine.config.tokens.encryptionKey),
+      logger: createLogger({ write: () => undefined }),
+      appId: world.engine.config.meta.appId,
+      profileStaleAfterMs: 60 * 60 * 1000,
+    });
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  /** A customer message delivered by the emulator and stored by the ingress; answers its event id. */
+  async function delivered(text: string, username: string): Promise<{ eventId: string; igsid: string; mid: string }> {
+    const sent = await world.customer({ kind: 'text', text }, username);
+    const eventId = `message:${sent.mid}`;
+    await world.eventually(async () => ((await world.engine.models.webhookEvents.findOne({ _id: eventId }).lean()) ? true : undefined), 10_000, 'the event stored');
+    return { eventId, igsid: sent.igsid, mid: sent.mid! };
+  }
+
+  const input = (eventId: string, igsid: string, conversationId: string, firstOfConversation: boolean) => ({
+    eventId,
+    igAccountId: DEMO.igAccount.id,
+    igsid,
+    conversationId,
+    workflowId: makeConversationWorkflowId(DEMO.igAccount.id, igsid),
+    firstOfConversation,
+  });
+
+  it('applies an event once: a second run changes nothing and answers the same', async () => {
+    const { eventId, igsid, mid } = await delivered('once only', DEMO.customers[0].username);
+    const first = (await environment.run(activities.recordInboundEvent, input(eventId, igsid, 'conv-once', true))) as RecordedInboundEvent;
+    const second = (await environment.run(activities.recordInboundEvent, input(eventId, igsid, 'conv-once', true))) as RecordedInboundEvent;
+    expect(first).toMatchObject({ kind: 'message', movesWindow: true, outcome: 'recorded' });
+    expect(second).toEqual({ ...first, outcome: 'recorded' });
+    expect(await world.engine.models.messages.countDocuments({ _id: mid })).toBe(1);
+    const conversation = await world.engine.models.conversations.findOne({ _id: 'conv-once' }).lean();
+    expect(conversation?.windowClosesAt?.getTime()).toBe(first.occurredAt + 7 * 24 * 60 * 60 * 1000);
+    expect((await world.engine.models.webhookEvents.findOne({ _id: eventId }).lean())?.status).toBe('recorded');
+  });
+
+  it('fetches the profile on the first message of a conversation and when stale, not on every message (B10)', async () => {
+    const customer = DEMO.customers[1];
+    const first = await delivered('hello', customer.username);
+    await environment.run(activities.recordInboundEvent, input(first.eventId, first.igsid, 'conv-b10-1', true));
+    const key = makeCustomerKey(DEMO.igAccount.id, first.igsid);
+    expect((await world.engine.models.customers.findOne({ _id: key }).lean())?.username).toBe(customer.username);
+
+    await world.control('PATCH', `/ig-users/${customer.id}`, { username: 'anon.renamed' });
+    const sameConversation = await delivered('still me', 'anon.renamed');
+    await environment.run(activities.recordInboundEvent, input(sameConversation.eventId, first.igsid, 'conv-b10-1', false));
+    // Within the same conversation and under the staleness limit: no Profile API call, the old name stays.
+    expect((await world.engine.models.customers.findOne({ _id: key }).lean())?.username).toBe(customer.username);
+
+    const nextConversation = await delivered('new week, new chat', 'anon.renamed');
+    await environment.run(activities.recordInboundEvent, input(nextConversation.eventId, first.igsid, 'conv-b10-2', true));
+    const renamed = await world.engine.models.customers.findOne({ _id: key }).lean();
+    expect(renamed?.username).toBe('anon.renamed');
+    expect(renamed?.usernameHistory.map((entry) => entry.username)).toEqual([customer.username, 'anon.renamed']);
+    // The earlier conversation keeps its messages, under the same customer.
+    expect(await world.engine.models.messages.countDocuments({ conversationId: 'conv-b10-1' })).toBe(2);
+  });
+
+  it('fails without retry for an event that was never stored', async () => {
+    await expect(environment.run(activities.recordInboundEvent, input('message:never-stored', 'nobody', 'conv-x', true))).rejects.toMatchObject({
+      type: 'EventNotFound',
+      nonRetryable: true,
+    });
+  });
+
+  it('closes a conversation', async () => {
+    await environment.run(activities.closeConversation, { conversationId: 'conv-once', igAccountId: DEMO.igAccount.id, igsid: 'any', closedAt: Date.UTC(2026, 10, 29) });
+    expect(await world.engine.models.conversations.findOne({ _id: 'conv-once' }).lean()).toMatchObject({ state: 'closed', closedAt: new Date(Date.UTC(2026, 10, 29)) });
+  });
+});
