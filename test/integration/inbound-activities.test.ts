@@ -4,7 +4,7 @@
  * No worker runs, so each event is applied only when the test says so.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { RecordedInboundEvent } from '../../src/activities/conversation-contract';
+import type { RecordedInboundEvent, RecordInboundEventInput } from '../../src/activities/conversation-contract';
 import { createInboundActivities, type InboundActivities } from '../../src/activities/inbound';
 import { createLogger } from '../../src/logger';
 import { makeCustomerKey } from '../../src/db/models/customer';
@@ -43,6 +43,8 @@ describe('inbound activities', () => {
     return { eventId, igsid: sent.igsid, mid: sent.mid! };
   }
 
+  const record = (args: RecordInboundEventInput): Promise<RecordedInboundEvent> => environment.run(() => activities.recordInboundEvent(args));
+
   const input = (eventId: string, igsid: string, conversationId: string, firstOfConversation: boolean) => ({
     eventId,
     igAccountId: DEMO.igAccount.id,
@@ -54,8 +56,8 @@ describe('inbound activities', () => {
 
   it('applies an event once: a second run changes nothing and answers the same', async () => {
     const { eventId, igsid, mid } = await delivered('once only', DEMO.customers[0].username);
-    const first = (await environment.run(activities.recordInboundEvent, input(eventId, igsid, 'conv-once', true))) as RecordedInboundEvent;
-    const second = (await environment.run(activities.recordInboundEvent, input(eventId, igsid, 'conv-once', true))) as RecordedInboundEvent;
+    const first = await record(input(eventId, igsid, 'conv-once', true));
+    const second = await record(input(eventId, igsid, 'conv-once', true));
     expect(first).toMatchObject({ kind: 'message', movesWindow: true, outcome: 'recorded' });
     expect(second).toEqual({ ...first, outcome: 'recorded' });
     expect(await world.engine.models.messages.countDocuments({ _id: mid })).toBe(1);
@@ -67,18 +69,18 @@ describe('inbound activities', () => {
   it('fetches the profile on the first message of a conversation and when stale, not on every message (B10)', async () => {
     const customer = DEMO.customers[1];
     const first = await delivered('hello', customer.username);
-    await environment.run(activities.recordInboundEvent, input(first.eventId, first.igsid, 'conv-b10-1', true));
+    await record(input(first.eventId, first.igsid, 'conv-b10-1', true));
     const key = makeCustomerKey(DEMO.igAccount.id, first.igsid);
     expect((await world.engine.models.customers.findOne({ _id: key }).lean())?.username).toBe(customer.username);
 
     await world.control('PATCH', `/ig-users/${customer.id}`, { username: 'anon.renamed' });
     const sameConversation = await delivered('still me', 'anon.renamed');
-    await environment.run(activities.recordInboundEvent, input(sameConversation.eventId, first.igsid, 'conv-b10-1', false));
+    await record(input(sameConversation.eventId, first.igsid, 'conv-b10-1', false));
     // Within the same conversation and under the staleness limit: no Profile API call, the old name stays.
     expect((await world.engine.models.customers.findOne({ _id: key }).lean())?.username).toBe(customer.username);
 
     const nextConversation = await delivered('new week, new chat', 'anon.renamed');
-    await environment.run(activities.recordInboundEvent, input(nextConversation.eventId, first.igsid, 'conv-b10-2', true));
+    await record(input(nextConversation.eventId, first.igsid, 'conv-b10-2', true));
     const renamed = await world.engine.models.customers.findOne({ _id: key }).lean();
     expect(renamed?.username).toBe('anon.renamed');
     expect(renamed?.usernameHistory.map((entry) => entry.username)).toEqual([customer.username, 'anon.renamed']);
@@ -87,14 +89,14 @@ describe('inbound activities', () => {
   });
 
   it('fails without retry for an event that was never stored', async () => {
-    await expect(environment.run(activities.recordInboundEvent, input('message:never-stored', 'nobody', 'conv-x', true))).rejects.toMatchObject({
+    await expect(record(input('message:never-stored', 'nobody', 'conv-x', true))).rejects.toMatchObject({
       type: 'EventNotFound',
       nonRetryable: true,
     });
   });
 
   it('closes a conversation', async () => {
-    await environment.run(activities.closeConversation, { conversationId: 'conv-once', igAccountId: DEMO.igAccount.id, igsid: 'any', closedAt: Date.UTC(2026, 10, 29) });
+    await environment.run(() => activities.closeConversation({ conversationId: 'conv-once', igAccountId: DEMO.igAccount.id, igsid: 'any', closedAt: Date.UTC(2026, 10, 29) }));
     expect(await world.engine.models.conversations.findOne({ _id: 'conv-once' }).lean()).toMatchObject({ state: 'closed', closedAt: new Date(Date.UTC(2026, 10, 29)) });
   });
 });
