@@ -176,7 +176,6 @@ export interface StackConfig {
   temporalPort: number;
   temporalUiPort: number;
   ferretDbPort: number;
-  ci: boolean;
 }
 
 const stackSchema = z.object({
@@ -184,7 +183,6 @@ const stackSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   FERRETDB_PORT: port.default(27017),
-  CI: z.string().optional(),
 });
 
 export function loadStackConfig(defaultDataDir: string, source: Environment = process.env): StackConfig {
@@ -202,7 +200,6 @@ export function loadStackConfig(defaultDataDir: string, source: Environment = pr
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,
     ferretDbPort: e.FERRETDB_PORT,
-    ci: e.CI === undefined ? false : (boolFlag.safeParse(e.CI.toLowerCase()).data ?? true),
   };
 }
 

@@ -1,7 +1,8 @@
 /** Entry point of the `worker` process: every workflow and activity, on one task queue. */
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './config';
-import { connectDatabase, sleep } from './db/connection';
+import { sleep } from './async';
+import { connectDatabase } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
 import { createLogger, type Logger } from './logger';
 import { createWorker } from './temporal/worker-factory';

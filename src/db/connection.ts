@@ -1,5 +1,6 @@
 /** One mongoose connection per process. It keeps trying to reach the server, so a process may start before its database. */
 import mongoose, { type Connection } from 'mongoose';
+import { sleep, withTimeout } from '../async';
 import type { Logger } from '../logger';
 
 export interface DatabaseOptions {
@@ -46,26 +47,4 @@ export async function pingDatabase(connection: Connection, timeoutMs = 2000): Pr
   const db = connection.db;
   if (!db || connection.readyState !== mongoose.ConnectionStates.connected) throw new Error('not connected');
   await withTimeout(db.command({ ping: 1 }), timeoutMs, 'MongoDB ping');
-}
-
-export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

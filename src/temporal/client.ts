@@ -4,7 +4,7 @@
  * deadline instead of retrying in the background.
  */
 import { Client, Connection } from '@temporalio/client';
-import { withTimeout } from '../db/connection';
+import { withTimeout } from '../async';
 
 export interface TemporalClientOptions {
   address: string;

@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Models } from '../../db/models';
-import { sleep } from '../../db/connection';
+import { sleep } from '../../async';
 import { makeRoundTripProbeWorkflowId } from '../../temporal/names';
 import { probeSignal, roundTripProbeWorkflow } from '../../workflows/diagnostics';
 import { HttpError, validationError } from '../errors';

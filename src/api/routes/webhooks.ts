@@ -5,7 +5,7 @@
  */
 import express, { Router } from 'express';
 import { ConnectionStates } from 'mongoose';
-import { withTimeout } from '../../db/connection';
+import { withTimeout } from '../../async';
 import type { Models } from '../../db/models';
 import type { WebhookEvent, WebhookEventStatus } from '../../db/models/webhook-event';
 import { sha256Hex, splitWebhookPayload, type SplitEvent } from '../../domain/webhook-events';
