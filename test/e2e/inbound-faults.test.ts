@@ -130,11 +130,13 @@ describe('Temporal stopped during a burst', () => {
   let world: InboundWorld;
   let temporal: ManagedProcess;
   let port: number;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'igdm-temporal-outage-'));
+  // Made in beforeAll, not at load: a run filtered to other tests skips this block's hooks and would leak it.
+  let dir = '';
   const startTemporal = async (): Promise<ManagedProcess> =>
     startTemporalDevServer({ port, uiPort: port + 1000, headless: true, dbFile: path.join(dir, 'temporal.db'), output: { file: path.join(dir, 'temporal.log') } });
 
   beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'igdm-temporal-outage-'));
     port = await findFreePort();
     temporal = await startTemporal();
     world = await startInboundWorld({ engineEnv: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
@@ -142,7 +144,7 @@ describe('Temporal stopped during a burst', () => {
   afterAll(async () => {
     await world?.close();
     await temporal?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('acknowledges while Temporal is down and delivers every event once it is back', async () => {
@@ -169,7 +171,7 @@ describe('Temporal stopped during a burst', () => {
 describe('the worker killed during a burst', () => {
   let world: InboundWorld;
   const workers: ManagedProcess[] = [];
-  const logDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-worker-kill-'));
+  let logDir = '';
 
   const startWorkerProcess = (): ManagedProcess => {
     const script = path.join(repoRoot, 'dist', 'worker.js');
@@ -186,12 +188,13 @@ describe('the worker killed during a burst', () => {
   };
 
   beforeAll(async () => {
+    logDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-worker-kill-'));
     world = await startInboundWorld({ worker: false });
   });
   afterAll(async () => {
     for (const worker of workers) await worker.stop();
     await world?.close();
-    rmSync(logDir, { recursive: true, force: true });
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('loses nothing: a new worker takes over what the killed one held', async () => {
