@@ -12,8 +12,9 @@ afterAll(async () => {
   await h.close();
 });
 
-async function dialogCode(extra: Record<string, unknown> = {}): Promise<string> {
-  const { status, body } = await h.control('POST', '/dialog/complete', {
+/** The demo user's answer to the login dialog, driven through the control API; `extra` changes or adds fields. */
+function completeDialog(extra: Record<string, unknown> = {}) {
+  return h.control('POST', '/dialog/complete', {
     client_id: APP_ID,
     redirect_uri: REDIRECT_URI,
     state: 'csrf-123',
@@ -22,6 +23,10 @@ async function dialogCode(extra: Record<string, unknown> = {}): Promise<string> 
     password: DEMO.user.password,
     ...extra,
   });
+}
+
+async function dialogCode(extra: Record<string, unknown> = {}): Promise<string> {
+  const { status, body } = await completeDialog(extra);
   expect(status).toBe(200);
   return body.code as string;
 }
@@ -37,14 +42,7 @@ async function expectRejection<T extends Error>(promise: Promise<unknown>, type:
 
 describe('login dialog driven by the control API', () => {
   it('redirects with the code and the state', async () => {
-    const { body } = await h.control('POST', '/dialog/complete', {
-      client_id: APP_ID,
-      redirect_uri: REDIRECT_URI,
-      state: 'csrf-123',
-      scope: SCOPES.join(','),
-      email: DEMO.user.email,
-      password: DEMO.user.password,
-    });
+    const { body } = await completeDialog();
     const redirect = new URL(String(body.redirectUrl));
     expect(`${redirect.origin}${redirect.pathname}`).toBe(REDIRECT_URI);
     expect(redirect.searchParams.get('state')).toBe('csrf-123');
@@ -52,15 +50,7 @@ describe('login dialog driven by the control API', () => {
   });
 
   it('redirects with Meta error parameters when the user cancels', async () => {
-    const { body } = await h.control('POST', '/dialog/complete', {
-      client_id: APP_ID,
-      redirect_uri: REDIRECT_URI,
-      state: 'csrf-9',
-      scope: SCOPES.join(','),
-      email: DEMO.user.email,
-      password: DEMO.user.password,
-      cancel: true,
-    });
+    const { body } = await completeDialog({ state: 'csrf-9', cancel: true });
     const redirect = new URL(String(body.redirectUrl));
     expect(Object.fromEntries(redirect.searchParams)).toEqual({
       error: 'access_denied',
@@ -72,13 +62,7 @@ describe('login dialog driven by the control API', () => {
   });
 
   it('refuses a wrong password', async () => {
-    const { status, body } = await h.control('POST', '/dialog/complete', {
-      client_id: APP_ID,
-      redirect_uri: REDIRECT_URI,
-      scope: 'pages_show_list',
-      email: DEMO.user.email,
-      password: 'wrong',
-    });
+    const { status, body } = await completeDialog({ state: undefined, scope: 'pages_show_list', password: 'wrong' });
     expect(status).toBe(400);
     expect(body.error.message).toMatch(/password/);
   });
