@@ -4,6 +4,7 @@
  * A bad or missing value fails fast with the variable's name.
  */
 import { z } from 'zod';
+import { describeIssues } from './validation-issues';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.string().url();
@@ -25,6 +26,15 @@ const environmentSchema = z.object({
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   // A customer's profile is fetched on the first message of each conversation and when older than this (B10).
   PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
+  // How long a reply request may wait: for the conversation to take it, and for its outcome with `?wait=sent`.
+  SEND_WAIT_LIMIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // Fetching an image a manager links to: bounded in time (the size bound is Instagram's 8 MB).
+  MEDIA_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // Image URLs on loopback or private networks: allowed in development and tests (local servers), refused
+  // otherwise, so the send API cannot be used to reach the engine's own network.
+  MEDIA_FETCH_ALLOW_PRIVATE_NETWORK: boolFlag.optional(),
+  // Lets an operator call the diagnostics routes without a manager's key (`Authorization: Bearer <token>`); unset: managers' keys only.
+  OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -72,7 +82,8 @@ export type Environment = Record<string, string | undefined>;
 export interface AppConfig {
   env: 'development' | 'test' | 'production';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
-  api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number };
+  api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number; operatorToken: string | null };
+  outbound: { waitLimitMs: number; mediaFetchTimeoutMs: number; mediaFetchAllowPrivateNetwork: boolean };
   inbound: { sweepIntervalMs: number; profileStaleAfterMs: number };
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number };
   mongodb: { uri: string };
@@ -114,7 +125,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
   const raw = withoutEmptyValues(source);
   const parsed = environmentSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(describeIssues(parsed.error.issues));
   }
   const e = parsed.data;
   if (e.NODE_ENV === 'production') {
@@ -129,8 +140,14 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       port: e.API_PORT,
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://127.0.0.1:${e.API_PORT}`,
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      operatorToken: e.OPERATOR_TOKEN ?? null,
     },
     inbound: { sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS, profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000 },
+    outbound: {
+      waitLimitMs: e.SEND_WAIT_LIMIT_MS,
+      mediaFetchTimeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
+      mediaFetchAllowPrivateNetwork: e.MEDIA_FETCH_ALLOW_PRIVATE_NETWORK ?? e.NODE_ENV !== 'production',
+    },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -189,7 +206,7 @@ export function loadStackConfig(defaultDataDir: string, source: Environment = pr
   const raw = withoutEmptyValues(source);
   const parsed = stackSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(describeIssues(parsed.error.issues));
   }
   const e = parsed.data;
   return {

@@ -10,13 +10,14 @@ export interface RecordProbeInput {
 
 export function createDiagnosticsActivities(deps: { models: Pick<Models, 'roundTripProbes'> }) {
   return {
-    /** Idempotent: a retried attempt overwrites the same document, keyed by probeId. */
+    /** Idempotent: a retried attempt overwrites the same document, whose `_id` is the probeId. */
     async recordRoundTripProbe(input: RecordProbeInput): Promise<{ recordedAt: number }> {
       const recordedAt = new Date();
       await deps.models.roundTripProbes.updateOne(
-        { probeId: input.probeId },
+        { _id: input.probeId },
         {
           $set: {
+            probeId: input.probeId,
             workflowId: input.workflowId,
             runId: input.runId,
             requestedAt: new Date(input.requestedAt),

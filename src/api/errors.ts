@@ -1,22 +1,39 @@
-/** HTTP errors of the API: every refusal is `{error: {type, message}}` with a 4xx that names the problem. */
+/** HTTP errors of the API: every refusal is `{error: {type, message, details?}}` with a 4xx that names the problem. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { ZodError } from 'zod';
+import { z } from 'zod';
 import type { Logger } from '../logger';
+import { describeIssues } from '../validation-issues';
+import { namedSchema } from './schema-names';
+
+/** The one body of every error answer; `type` is stable (clients branch on it), `message` is for people. */
+export const errorBodySchema = namedSchema(
+  'Error',
+  z.object({
+    error: z.object({
+      type: z.string().describe('stable name of the error, e.g. ValidationFailed, NotFound, Unauthenticated'),
+      message: z.string().describe('what went wrong, naming the field or the thing'),
+      details: z.record(z.string(), z.unknown()).optional().describe('ValidationFailed: `problems`, one entry per field'),
+    }),
+  }),
+);
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export type RequestPart = 'body' | 'query' | 'params' | 'headers';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly type: string,
     message: string,
-    readonly details?: unknown,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'HttpError';
   }
 }
 
-export function validationError(error: ZodError, where: 'body' | 'query' | 'params'): HttpError {
-  const problems = error.issues.map((issue) => `${[where, ...issue.path].join('.')}: ${issue.message}`);
+export function validationError(error: z.ZodError, where: RequestPart): HttpError {
+  const problems = describeIssues(error.issues, { where });
   return new HttpError(400, 'ValidationFailed', problems.join('; '), { problems });
 }
 
@@ -34,7 +51,8 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const http = toHttpError(error);
     if (http.status >= 500) logger.error('request failed', { method: req.method, path: req.path, error });
-    res.status(http.status).json({ error: { type: http.type, message: http.message, ...(http.details ? { details: http.details } : {}) } });
+    const body: ErrorBody = { error: { type: http.type, message: http.message, ...(http.details ? { details: http.details } : {}) } };
+    res.status(http.status).json(body);
   };
 }
 

@@ -4,7 +4,10 @@ import { getConversationModel, type ConversationModel } from './models/conversat
 import { getCustomerModel, type CustomerModel } from './models/customer';
 import { getLinkedAccountModel, type LinkedAccountModel } from './models/linked-account';
 import { getManagerModel, type ManagerModel } from './models/manager';
+import { getMemberModel, type MemberModel } from './models/member';
 import { getMessageModel, type MessageModel } from './models/message';
+import { getMediaFileModel, type MediaFileModel } from './models/media-file';
+import { getIdempotencyRecordModel, type IdempotencyRecordModel } from './models/idempotency-record';
 import { getRoundTripProbeModel, type RoundTripProbeModel } from './models/round-trip-probe';
 import { getWebhookEventModel, type WebhookEventModel } from './models/webhook-event';
 
@@ -16,6 +19,9 @@ export interface Models {
   conversations: ConversationModel;
   messages: MessageModel;
   managers: ManagerModel;
+  members: MemberModel;
+  mediaFiles: MediaFileModel;
+  idempotencyRecords: IdempotencyRecordModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -27,6 +33,9 @@ export function createModels(connection: Connection): Models {
     conversations: getConversationModel(connection),
     messages: getMessageModel(connection),
     managers: getManagerModel(connection),
+    members: getMemberModel(connection),
+    mediaFiles: getMediaFileModel(connection),
+    idempotencyRecords: getIdempotencyRecordModel(connection),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { formatIssues } from '../validation-issues';
 
 export const STORY_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
@@ -161,7 +162,7 @@ function unknownEvent(payload: unknown, igAccountId: string | null, occurredAt: 
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+  return formatIssues(error.issues);
 }
 
 /** Only customer-initiated events move the 7-day window (a message, a postback, an ig.me referral). */

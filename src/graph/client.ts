@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../logger';
 import { mapMetaError, type MetaErrorContext, metaErrorBodySchema } from './meta-errors';
 import { scrubUrl } from './redaction';
+import { formatIssues } from '../validation-issues';
 import {
   debugTokenResponseSchema,
   instagramAccountResponseSchema,
@@ -241,8 +242,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     }
     const parsed = call.schema.safeParse(json);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
-      throw new UnexpectedResponseError(`${where} answered an unexpected shape: ${problems.join('; ')}`, {
+      throw new UnexpectedResponseError(`${where} answered an unexpected shape: ${formatIssues(parsed.error.issues, { rootLabel: '(body)' })}`, {
         httpStatus: response.status,
       });
     }

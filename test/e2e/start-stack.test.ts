@@ -10,6 +10,10 @@ import { findFreePort, isPortOpen, repoRoot } from '../../scripts/lib/processes'
 
 jest.setTimeout(240_000);
 
+/** The diagnostics routes are the operators': the launcher's API gets this token, the calls carry it. */
+const OPERATOR_TOKEN = 'operator-token-for-the-launcher-test';
+const asOperator = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+
 interface Launch {
   child: ChildProcess;
   output: string[];
@@ -45,7 +49,7 @@ describe('npm start (the local stack launcher)', () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-stack-'));
     if (!existsSync(path.join(repoRoot, 'dist', 'server.js'))) throw new Error('dist/ is missing: run `npm test` (it builds) or `npm run build` first');
     ports = { api: await findFreePort(), temporal: await findFreePort(), ui: await findFreePort(), ferretdb: await findFreePort(), emulator: await findFreePort() };
-    env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), FERRETDB_PORT: String(ports.ferretdb), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn' };
+    env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), FERRETDB_PORT: String(ports.ferretdb), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn', OPERATOR_TOKEN };
     // The launcher must start its own services: the harness's addresses are not for it.
     delete env.TEMPORAL_ADDRESS;
     delete env.MONGODB_URI;
@@ -81,7 +85,7 @@ describe('npm start (the local stack launcher)', () => {
     const emulator = await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/health`);
     expect(emulator.status).toBe(200);
 
-    const probe = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip`, { method: 'POST' });
+    const probe = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip`, { method: 'POST', headers: asOperator });
     expect(probe.status).toBe(200);
     const body = (await probe.json()) as { probeId: string; workflowId: string };
     probeId = body.probeId;
@@ -103,7 +107,7 @@ describe('npm start (the local stack launcher)', () => {
   it('keeps its state across a restart', async () => {
     current = launch(env);
     await waitForOutput(current, '[stack] ready', 180_000);
-    const readBack = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip/${probeId}`);
+    const readBack = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip/${probeId}`, { headers: asOperator });
     expect(readBack.status).toBe(200);
     expect(await readBack.json()).toMatchObject({ probeId, workflowId: probeWorkflowId });
     const listed = await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="${probeWorkflowId}"`)}`);

@@ -1,165 +1,161 @@
 /**
  * The inbox's read API for what arrived: a channel's conversations, a conversation's messages in the customer's
- * order, and a customer with the usernames it has had. Every route needs a manager's API key.
+ * order, and a customer with the usernames it has had. Every route needs a manager's API key and answers only
+ * for that manager's channel.
  */
-import { Router, type Response } from 'express';
 import { z } from 'zod';
-import type { Models } from '../../db/models';
-import type { Conversation } from '../../db/models/conversation';
-import { isAnonymous, makeCustomerKey, type Customer } from '../../db/models/customer';
-import type { Message } from '../../db/models/message';
-import { assertSameChannel, createManagerAuth } from '../auth';
-import { HttpError, validationError } from '../errors';
+import { makeCustomerKey } from '../../db/models/customer';
+import { assertOwnChannel, notFound } from '../auth';
+import { cursorParameter, nextCursorSchema } from '../cursor';
+import {
+  conversationSchema,
+  conversationWithCustomerSchema,
+  customerDetailSchema,
+  messageSchema,
+  presentConversation,
+  presentConversationWithCustomer,
+  presentCustomerDetail,
+  presentMessage,
+} from '../presenters';
+import { defineRoute, errorResponse, type RouteDefinition } from '../route-definitions';
+import type { InboxReads } from '../services/inbox-reads';
 
-export interface InboxRouterDeps {
-  models: Models;
+export interface InboxRoutesDeps {
+  reads: InboxReads;
   now: () => number;
 }
 
+const id = z.string().min(1);
+const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback).describe(`Rows per page (1–${max})`);
+
 const listConversationsQuery = z
   .object({
-    igAccountId: z.string().min(1).optional(),
+    igAccountId: id.optional().describe('Only this linked Instagram account'),
+    igsid: id.optional().describe('Only this customer (with igAccountId)'),
     state: z.enum(['open', 'closed']).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    /** Pagination: conversations whose last message is older than this ISO time. */
-    before: z.iso.datetime().optional(),
+    limit: limit(200, 50),
+    cursor: cursorParameter('conversations').optional(),
   })
   .strict();
 
-const listMessagesQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(1000).default(200),
-    /** Pagination: messages sent after this ISO time. */
-    after: z.iso.datetime().optional(),
-  })
-  .strict();
+const listMessagesQuery = z.object({ limit: limit(1000, 200), cursor: cursorParameter('messages').optional() }).strict();
 
-function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) throw validationError(parsed.error, 'query');
-  return parsed.data;
-}
+/** How many of a customer's conversations its answer carries; the rest page through the channel's list. */
+const CUSTOMER_CONVERSATIONS = 50;
 
-function presentCustomer(customer: Customer | null | undefined) {
-  if (!customer) return null;
-  return {
-    igAccountId: customer.igAccountId,
-    igsid: customer.igsid,
-    username: customer.username,
-    name: customer.name,
-    profilePicUrl: customer.profilePicUrl,
-    anonymous: isAnonymous(customer),
-    displayName: isAnonymous(customer) ? 'Anonymous' : (customer.name ?? customer.username),
-    memberId: customer.memberId,
-  };
-}
+export function createInboxRoutes(deps: InboxRoutesDeps): RouteDefinition[] {
+  const { reads } = deps;
+  const tags = ['inbox'];
 
-function presentConversation(conversation: Conversation, customer?: Customer | null) {
-  return {
-    conversationId: conversation.conversationId,
-    channelId: conversation.channelId,
-    igAccountId: conversation.igAccountId,
-    igsid: conversation.igsid,
-    state: conversation.state,
-    openedAt: conversation.openedAt.toISOString(),
-    lastCustomerMessageAt: conversation.lastCustomerMessageAt?.toISOString() ?? null,
-    lastMessageAt: conversation.lastMessageAt?.toISOString() ?? null,
-    windowClosesAt: conversation.windowClosesAt?.toISOString() ?? null,
-    closedAt: conversation.closedAt?.toISOString() ?? null,
-    workflowId: conversation.workflowId,
-    ...(customer === undefined ? {} : { customer: presentCustomer(customer) }),
-  };
-}
-
-function presentMessage(message: Message, now: number) {
-  const deleted = message.deletedAt !== null;
-  return {
-    messageId: message.messageId,
-    mid: message.mid ?? null,
-    direction: message.direction,
-    senderType: message.senderType,
-    kind: message.kind,
-    text: message.text,
-    attachments: message.attachments,
-    // B7: a story lives 24 hours; the inbox says when its link no longer opens.
-    story: message.story ? { ...message.story, expiresAt: new Date(message.story.expiresAt).toISOString(), available: message.story.expiresAt > now } : null,
-    replyToMid: message.replyToMid,
-    sentAt: message.sentAt.toISOString(),
-    status: message.status,
-    deleted,
-    deletedAt: message.deletedAt?.toISOString() ?? null,
-    edited: message.editCount > 0,
-    reaction: message.reaction,
-    error: message.error,
-    // What an inbox shows where the content cannot be shown.
-    placeholder: deleted
-      ? 'This message was unsent by the customer.'
-      : message.kind === 'unsupported'
-        ? 'This message cannot be shown (unsupported or sent in vanish mode). Open Instagram to see it.'
-        : message.story && message.story.expiresAt <= now
-          ? 'This story is no longer available.'
-          : null,
-  };
-}
-
-async function loadConversation(models: Models, res: Response, conversationId: string): Promise<Conversation> {
-  const conversation = await models.conversations.findOne({ _id: conversationId }).lean<Conversation>();
-  if (!conversation) throw new HttpError(404, 'NotFound', `conversation ${conversationId} not found`);
-  assertSameChannel(res, conversation.channelId, `conversation ${conversationId}`);
-  return conversation;
-}
-
-export function createInboxRouter(deps: InboxRouterDeps): Router {
-  const { models } = deps;
-  const router = Router();
-  router.use('/v1', createManagerAuth(models));
-
-  router.get('/v1/channels/:channelId/conversations', async (req, res) => {
-    assertSameChannel(res, req.params.channelId, `channel ${req.params.channelId}`);
-    const query = parseQuery(listConversationsQuery, req.query);
-    const filter: Record<string, unknown> = { channelId: req.params.channelId };
-    if (query.igAccountId) filter.igAccountId = query.igAccountId;
-    if (query.state) filter.state = query.state;
-    if (query.before) filter.lastMessageAt = { $lt: new Date(query.before) };
-    const conversations = await models.conversations.find(filter).sort({ lastMessageAt: -1, openedAt: -1 }).limit(query.limit).lean<Conversation[]>();
-    const customers =
-      conversations.length === 0 ? [] : await models.customers.find({ _id: { $in: conversations.map((c) => makeCustomerKey(c.igAccountId, c.igsid)) } }).lean<Customer[]>();
-    const byKey = new Map(customers.map((c) => [`${c.igAccountId}/${c.igsid}`, c]));
-    res.json({ conversations: conversations.map((c) => presentConversation(c, byKey.get(`${c.igAccountId}/${c.igsid}`) ?? null)) });
-  });
-
-  router.get('/v1/conversations/:conversationId', async (req, res) => {
-    const conversation = await loadConversation(models, res, req.params.conversationId);
-    const customer = await models.customers.findOne({ _id: makeCustomerKey(conversation.igAccountId, conversation.igsid) }).lean<Customer>();
-    res.json({ conversation: presentConversation(conversation, customer) });
-  });
-
-  router.get('/v1/conversations/:conversationId/messages', async (req, res) => {
-    const conversation = await loadConversation(models, res, req.params.conversationId);
-    const query = parseQuery(listMessagesQuery, req.query);
-    const filter: Record<string, unknown> = { conversationId: conversation.conversationId };
-    if (query.after) filter.sentAt = { $gt: new Date(query.after) };
-    // B11: the customer's order is Meta's timestamp, whatever order the webhooks came in.
-    const messages = await models.messages.find(filter).sort({ sentAt: 1, mid: 1 }).limit(query.limit).lean<Message[]>();
-    const now = deps.now();
-    res.json({ conversationId: conversation.conversationId, messages: messages.map((m) => presentMessage(m, now)) });
-  });
-
-  router.get('/v1/customers/:igAccountId/:igsid', async (req, res) => {
-    const customer = await models.customers.findOne({ _id: makeCustomerKey(req.params.igAccountId, req.params.igsid) }).lean<Customer>();
-    if (!customer) throw new HttpError(404, 'NotFound', `customer ${req.params.igsid} of account ${req.params.igAccountId} not found`);
-    assertSameChannel(res, customer.channelId, `customer ${req.params.igsid} of account ${req.params.igAccountId}`);
-    const conversations = await models.conversations.find({ igAccountId: customer.igAccountId, igsid: customer.igsid }).sort({ openedAt: -1 }).limit(100).lean<Conversation[]>();
-    res.json({
-      customer: {
-        ...presentCustomer(customer),
-        usernameHistory: customer.usernameHistory.map((entry) => ({ username: entry.username, seenAt: entry.seenAt.toISOString() })),
-        firstSeenAt: customer.firstSeenAt.toISOString(),
-        profileError: customer.profileError,
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/channels/:channelId/conversations',
+      operationId: 'listConversations',
+      summary: "A channel's conversations, newest first",
+      description:
+        'Ordered by the last message (by the opening time while a conversation has no message yet), then by id. Page with `cursor` = the previous answer’s `nextCursor`.',
+      tags,
+      auth: 'manager',
+      params: z.object({ channelId: id }),
+      query: listConversationsQuery,
+      responses: {
+        200: { description: 'A page of conversations with their customers', schema: z.object({ conversations: z.array(conversationWithCustomerSchema), nextCursor: nextCursorSchema }) },
+        404: errorResponse('NotFound: no such channel for this key'),
       },
-      conversations: conversations.map((c) => presentConversation(c)),
-    });
-  });
+      handler: async ({ params, query, caller }) => {
+        assertOwnChannel(caller, params.channelId, `channel ${params.channelId}`);
+        const { limit: pageSize, cursor, ...filter } = query;
+        const page = await reads.listConversations(params.channelId, filter, { limit: pageSize, ...(cursor ? { after: cursor } : {}) });
+        const customers = await reads.customersOf(page.rows);
+        const members = await reads.membersOf(params.channelId, customers.values());
+        const conversations = page.rows.map((conversation) => {
+          const customer = customers.get(makeCustomerKey(conversation.igAccountId, conversation.igsid));
+          return presentConversationWithCustomer(conversation, customer, customer?.memberId ? members.get(customer.memberId) : null);
+        });
+        return { status: 200, body: { conversations, nextCursor: page.nextCursor } };
+      },
+    }),
 
-  return router;
+    defineRoute({
+      method: 'get',
+      path: '/v1/conversations/:conversationId',
+      operationId: 'getConversation',
+      summary: 'One conversation and its customer',
+      tags,
+      auth: 'manager',
+      params: z.object({ conversationId: id }),
+      responses: {
+        200: { description: 'The conversation', schema: z.object({ conversation: conversationWithCustomerSchema }) },
+        404: errorResponse('NotFound: no such conversation in this key’s channel'),
+      },
+      handler: async ({ params, caller }) => {
+        const channelId = caller.manager.channelId;
+        const conversation = await reads.findConversation(channelId, params.conversationId);
+        if (!conversation) throw notFound(`conversation ${params.conversationId}`);
+        const customer = (await reads.customersOf([conversation])).values().next().value ?? null;
+        const member = customer?.memberId ? (await reads.membersOf(channelId, [customer])).get(customer.memberId) : null;
+        return { status: 200, body: { conversation: presentConversationWithCustomer(conversation, customer, member) } };
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/conversations/:conversationId/messages',
+      operationId: 'listMessages',
+      summary: "A conversation's messages in the customer's order",
+      description: 'Ordered by Meta’s timestamps (B11), then by id. Page with `cursor` = the previous answer’s `nextCursor`.',
+      tags,
+      auth: 'manager',
+      params: z.object({ conversationId: id }),
+      query: listMessagesQuery,
+      responses: {
+        200: { description: 'A page of messages', schema: z.object({ conversationId: z.string(), messages: z.array(messageSchema), nextCursor: nextCursorSchema }) },
+        404: errorResponse('NotFound: no such conversation in this key’s channel'),
+      },
+      handler: async ({ params, query, caller }) => {
+        const conversation = await reads.findConversation(caller.manager.channelId, params.conversationId);
+        if (!conversation) throw notFound(`conversation ${params.conversationId}`);
+        const page = await reads.listMessages(conversation.conversationId, { limit: query.limit, ...(query.cursor ? { after: query.cursor } : {}) });
+        const now = deps.now();
+        return { status: 200, body: { conversationId: conversation.conversationId, messages: page.rows.map((m) => presentMessage(m, now)), nextCursor: page.nextCursor } };
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/customers/:igAccountId/:igsid',
+      operationId: 'getCustomer',
+      summary: 'A customer, every username it has had, and its conversations in this channel',
+      description:
+        'Visible to a channel that the Instagram account is linked to now, or that has had a conversation with the customer; only that channel’s conversations are listed (newest first, up to 50; `conversationsNextCursor` continues in `GET /v1/channels/{channelId}/conversations?igAccountId=&igsid=&cursor=`).',
+      tags,
+      auth: 'manager',
+      params: z.object({ igAccountId: id, igsid: id }),
+      responses: {
+        200: {
+          description: 'The customer',
+          schema: z.object({ customer: customerDetailSchema, conversations: z.array(conversationSchema), conversationsNextCursor: nextCursorSchema }),
+        },
+        404: errorResponse('NotFound: no such customer for this key’s channel'),
+      },
+      handler: async ({ params, caller }) => {
+        const channelId = caller.manager.channelId;
+        const customer = await reads.findVisibleCustomer(channelId, params.igAccountId, params.igsid);
+        if (!customer) throw notFound(`customer ${params.igsid} of account ${params.igAccountId}`);
+        const [page, members] = await Promise.all([
+          reads.listConversations(channelId, { igAccountId: customer.igAccountId, igsid: customer.igsid }, { limit: CUSTOMER_CONVERSATIONS }),
+          reads.membersOf(channelId, [customer]),
+        ]);
+        return {
+          status: 200,
+          body: {
+            customer: presentCustomerDetail(customer, customer.memberId ? members.get(customer.memberId) : null),
+            conversations: page.rows.map(presentConversation),
+            conversationsNextCursor: page.nextCursor,
+          },
+        };
+      },
+    }),
+  ];
 }

@@ -5,6 +5,7 @@
  */
 import express, { Router } from 'express';
 import { ConnectionStates } from 'mongoose';
+import { z } from 'zod';
 import { withTimeout } from '../../async';
 import type { Models } from '../../db/models';
 import type { WebhookEvent, WebhookEventStatus } from '../../db/models/webhook-event';
@@ -12,7 +13,60 @@ import { sha256Hex, splitWebhookPayload, type SplitEvent } from '../../domain/we
 import type { DispatchableEvent, InboundDispatcher } from '../../inbound/dispatcher';
 import type { Logger } from '../../logger';
 import { verifySignature } from '../../security/webhook-signature';
-import { HttpError } from '../errors';
+import { errorBodySchema, HttpError } from '../errors';
+import type { RouteDocumentation } from '../route-definitions';
+
+/** Meta's delivery as the document describes it (the route reads the raw bytes: the signature is over them). */
+const webhookEnvelopeSchema = z.looseObject({
+  object: z.literal('instagram'),
+  entry: z.array(
+    z.looseObject({
+      id: z.string().describe('The Instagram account the events are for'),
+      time: z.number().describe('ms since the epoch'),
+      messaging: z.array(z.looseObject({ sender: z.object({ id: z.string() }), recipient: z.object({ id: z.string() }), timestamp: z.number() })).optional(),
+      changes: z.array(z.looseObject({ field: z.string(), value: z.unknown() })).optional(),
+    }),
+  ),
+});
+
+/** The two webhook routes, declared for the API document; they are served by `createWebhookRouter` below. */
+export const webhookRouteDocs: RouteDocumentation[] = [
+  {
+    method: 'get',
+    path: '/webhooks/instagram',
+    operationId: 'webhookHandshake',
+    summary: "Meta's subscription handshake",
+    tags: ['webhooks'],
+    auth: 'none',
+    query: z.object({
+      'hub.mode': z.literal('subscribe'),
+      'hub.verify_token': z.string().describe('Must equal META_WEBHOOK_VERIFY_TOKEN'),
+      'hub.challenge': z.string().min(1),
+    }),
+    responses: {
+      200: { description: 'The challenge, echoed', contentType: 'text/plain', schema: z.string() },
+      400: { description: 'InvalidHandshake: not a subscription request', schema: errorBodySchema },
+      403: { description: 'VerifyTokenMismatch', schema: errorBodySchema },
+    },
+  },
+  {
+    method: 'post',
+    path: '/webhooks/instagram',
+    operationId: 'webhookDelivery',
+    summary: "Meta's signed event delivery",
+    description: 'Every event is stored before the answer; a delivery that cannot be stored answers 503 so that Meta delivers it again.',
+    tags: ['webhooks'],
+    auth: 'none',
+    headers: z.object({ 'X-Hub-Signature-256': z.string().describe('`sha256=<hex HMAC-SHA256 of the raw body with the app secret>`') }),
+    rawBody: { description: "Meta's JSON envelope, as Meta signed it", contentType: 'application/json', schema: webhookEnvelopeSchema, required: true },
+    responses: {
+      200: { description: 'Stored', contentType: 'text/plain', schema: z.literal('EVENT_RECEIVED') },
+      401: { description: 'InvalidSignature: missing, malformed or not matching', schema: errorBodySchema },
+      413: { description: 'PayloadTooLarge', schema: errorBodySchema },
+      503: { description: 'StorageUnavailable: Meta delivers again', schema: errorBodySchema },
+    },
+  },
+];
 
 export interface WebhookRouterDeps {
   models: Pick<Models, 'webhookEvents'>;

@@ -25,7 +25,10 @@ export interface Customer {
   usernameHistory: UsernameChange[];
   profileFetchedAt: Date | null;
   profileError: string | null;
-  /** Set by a manager who merges this customer with an existing member record (B3). */
+  /**
+   * The member (a channel's own customer record) a manager merged this customer into (B3); null when not merged.
+   * The source of truth of the merge: the member's list of Instagram profiles follows it (see api/services/members.ts).
+   */
   memberId: string | null;
   firstSeenAt: Date;
 }

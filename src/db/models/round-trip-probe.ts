@@ -5,6 +5,8 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 
 export interface RoundTripProbe {
+  /** = probeId: the API reads a probe back by `_id`, the fast lookup on FerretDB. */
+  _id: string;
   probeId: string;
   workflowId: string;
   runId: string;
@@ -15,6 +17,7 @@ export interface RoundTripProbe {
 
 const roundTripProbeSchema = new Schema<RoundTripProbe>(
   {
+    _id: { type: String, required: true },
     probeId: { type: String, required: true },
     workflowId: { type: String, required: true },
     runId: { type: String, required: true },
@@ -24,7 +27,6 @@ const roundTripProbeSchema = new Schema<RoundTripProbe>(
   },
   { collection: 'roundTripProbes', versionKey: false },
 );
-roundTripProbeSchema.index({ probeId: 1 }, { unique: true });
 
 export type RoundTripProbeModel = Model<RoundTripProbe>;
 

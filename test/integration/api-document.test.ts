@@ -1,0 +1,258 @@
+/**
+ * The API document and the API agree. `/openapi.json` is a valid OpenAPI 3.1 document; every route the Express
+ * app registers is in it and everything in it is a registered route; and every documented operation, called on a
+ * running engine (API, worker, Temporal, database), answers with a status the document gives and a body that the
+ * document's schema for that status accepts.
+ */
+import { createHmac } from 'node:crypto';
+import Ajv2020 from 'ajv/dist/2020';
+import type { Express } from 'express';
+import { createApp } from '../../src/api/app';
+import type { OpenApiDocument } from '../../src/api/openapi';
+import { startEngine, testConfig, type RunningEngine } from '../support/engine';
+import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type Json, type TestChannel } from '../support/inbox-fixtures';
+import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
+
+jest.setTimeout(120_000);
+
+const OPERATOR_TOKEN = 'operator-token-for-document-tests';
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+interface RouterLayer {
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  handle?: { stack?: RouterLayer[] };
+  slash?: boolean;
+}
+
+/** `METHOD /path` of every route the app registers, found by walking its router (and routers mounted at the root). */
+function registeredRoutes(app: Express): string[] {
+  const found: string[] = [];
+  const walk = (stack: RouterLayer[]): void => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+        for (const path of paths) for (const method of Object.keys(layer.route.methods)) found.push(`${method.toUpperCase()} ${path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+      } else if (layer.handle?.stack) {
+        // A router mounted under a prefix would need the prefix here; the app mounts its routers at the root.
+        expect(layer.slash).toBe(true);
+        walk(layer.handle.stack);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
+  return found.sort();
+}
+
+function documentedRoutes(document: OpenApiDocument): string[] {
+  return Object.entries(document.paths)
+    .flatMap(([path, operations]) => Object.keys(operations).filter((key) => (METHODS as readonly string[]).includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
+    .sort();
+}
+
+describe('the API document', () => {
+  let engine: RunningEngine;
+  let document: OpenApiDocument;
+  let call: ApiCaller;
+
+  beforeAll(async () => {
+    engine = await startEngine({ config: testConfig({ OPERATOR_TOKEN }) });
+    call = createApiCaller(engine.baseUrl);
+    const answer = await call('GET', '/openapi.json');
+    expect(answer.status).toBe(200);
+    document = answer.body as OpenApiDocument;
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+  });
+
+  it('is a valid OpenAPI 3.1 document whose schemas are valid JSON Schema (draft 2020-12)', () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+    const validate = ajv.compile(openApi31Schema);
+    expect(validate(document) ? [] : validate.errors).toEqual([]);
+    expect(document.openapi).toBe('3.1.0');
+    // The check has teeth: a document without its info, or with an operation that has no responses, is refused.
+    expect(validate({ ...document, info: undefined })).toBe(false);
+    expect(validate({ ...document, paths: { '/x': { get: { responses: 'none' } } } })).toBe(false);
+    // Each schema compiles (ajv checks it against the 2020-12 meta-schema), with its references resolved.
+    const schemas = new Ajv2020({ strict: false, validateFormats: false });
+    schemas.addSchema({ $id: 'https://api.test/openapi.json', components: document.components });
+    for (const name of Object.keys(document.components.schemas)) expect(() => schemas.compile({ $ref: `https://api.test/openapi.json#/components/schemas/${name}` })).not.toThrow();
+  });
+
+  it('lists exactly the routes the app registers, and the app registers exactly the routes it lists', () => {
+    const app = createApp({
+      config: engine.config,
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never,
+      temporal: { client: engine.temporal, ping: async () => undefined, close: async () => undefined },
+      database: engine.database,
+      models: engine.models,
+      dispatcher: engine.dispatcher,
+    });
+    const registered = registeredRoutes(app);
+    const documented = documentedRoutes(document);
+    expect(registered.filter((route) => !documented.includes(route))).toEqual([]);
+    expect(documented.filter((route) => !registered.includes(route))).toEqual([]);
+    expect(registered.length).toBeGreaterThan(10);
+    // A route added without a declaration is caught.
+    app.get('/v1/undeclared/:thing', (_req, res) => res.json({}));
+    expect(registeredRoutes(app).filter((route) => !documented.includes(route))).toEqual(['GET /v1/undeclared/{thing}']);
+  });
+
+  it('serves a reference page that loads only files of this server', async () => {
+    const page = await call('GET', '/docs');
+    expect(page.status).toBe(200);
+    expect(page.contentType).toContain('text/html');
+    const sources = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+    expect(sources.length).toBeGreaterThanOrEqual(3);
+    for (const source of sources) {
+      expect(source).toMatch(/^\/docs\/assets\//);
+      expect((await fetch(`${engine.baseUrl}${source}`)).status).toBe(200);
+    }
+    expect(await fetch(`${engine.baseUrl}/docs/assets/init.js`).then((r) => r.text())).toContain("'/openapi.json'");
+    expect((await fetch(`${engine.baseUrl}/docs/assets/index.html`)).status).toBe(404);
+  });
+
+  describe('every documented operation, called', () => {
+    let mine: TestChannel;
+    let other: TestChannel;
+    const igAccountId = `ig-doc-${uid()}`;
+    const igsid = `igsid-doc-${uid()}`;
+    let conversationId = '';
+    const answered = new Map<string, Set<number>>();
+
+    /** The document's schema of one answer, compiled with the document's components. */
+    function validatorFor(path: string, method: string, status: number, contentType: string) {
+      const response = (document.paths[path]?.[method] as Json | undefined)?.responses?.[String(status)];
+      if (!response) throw new Error(`${method.toUpperCase()} ${path} answered ${status}, which the document does not give`);
+      const mediaType = Object.keys(response.content).find((type) => contentType.startsWith(type));
+      if (!mediaType) throw new Error(`${method.toUpperCase()} ${path} ${status} answered ${contentType}; the document gives ${Object.keys(response.content).join(', ')}`);
+      const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+      return ajv.compile({ ...response.content[mediaType].schema, components: document.components });
+    }
+
+    /** Calls a documented operation (path as in the document) and checks the answer against the document. */
+    async function check(method: string, documentedPath: string, values: Record<string, string>, options: Parameters<ApiCaller>[2] & { query?: string; headers?: Record<string, string> } = {}): Promise<Json> {
+      const path = documentedPath.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name]!));
+      let answer: { status: number; body: Json; text: string; contentType: string };
+      if (options.headers) {
+        const response = await fetch(`${engine.baseUrl}${path}${options.query ?? ''}`, { method, headers: options.headers, body: options.rawBody });
+        const text = await response.text();
+        const contentType = response.headers.get('content-type') ?? '';
+        answer = { status: response.status, text, contentType, body: contentType.includes('json') ? JSON.parse(text) : {} };
+      } else {
+        answer = await call(method, `${path}${options.query ?? ''}`, options);
+      }
+      const validate = validatorFor(documentedPath, method.toLowerCase(), answer.status, answer.contentType);
+      const value = answer.contentType.includes('json') ? answer.body : answer.text;
+      expect({ operation: `${method} ${documentedPath} ${answer.status}`, errors: validate(value) ? null : validate.errors }).toEqual({ operation: `${method} ${documentedPath} ${answer.status}`, errors: null });
+      const key = `${method.toLowerCase()} ${documentedPath}`;
+      answered.set(key, (answered.get(key) ?? new Set()).add(answer.status));
+      return answer;
+    }
+
+    beforeAll(async () => {
+      const fixtures = createInboxFixtures(engine.models);
+      mine = await fixtures.channel('doc');
+      other = await fixtures.channel('doc-other');
+      await fixtures.linkAccount(igAccountId, mine.channelId);
+      await fixtures.customer(igAccountId, igsid, mine.channelId);
+      const [conversation] = await fixtures.conversations({ channelId: mine.channelId, igAccountId, igsid }, [
+        { openedAt: new Date(Date.UTC(2026, 5, 1)), lastMessageAt: new Date(Date.UTC(2026, 5, 1, 1)) },
+        { openedAt: new Date(Date.UTC(2026, 5, 2)), lastMessageAt: null },
+      ]);
+      conversationId = conversation!.conversationId;
+      await fixtures.messages(conversation!, 3, new Date(Date.UTC(2026, 5, 1, 1)));
+      // One message of every shape the presenter has: a story reply with a reaction, an unsent one, a failed reply.
+      const [story, unsent, failed] = await fixtures.messages(conversation!, 3, new Date(Date.UTC(2026, 5, 1, 2)));
+      await engine.models.messages.updateOne({ _id: story!._id }, { $set: { kind: 'story_reply', story: { id: 's1', url: 'https://cdn.example/s1', expiresAt: Date.UTC(2026, 5, 2) }, reaction: { by: 'customer', reaction: 'love', emoji: '\u2764', at: new Date() }, attachments: [{ type: 'story', url: 'https://cdn.example/s1', title: null, mediaId: null }] } });
+      await engine.models.messages.updateOne({ _id: unsent!._id }, { $set: { deletedAt: new Date(), text: null } });
+      await engine.models.messages.updateOne({ _id: failed!._id }, { $set: { direction: 'outbound', senderType: 'manager', status: 'failed', error: { type: 'WindowClosed', message: 'closed', code: 10, subcode: 2534022 } } });
+    });
+
+    afterAll(() => {
+      // Every operation of the document was called and answered with one of its success statuses at least once.
+      const notCalled = Object.entries(document.paths).flatMap(([path, operations]) =>
+        Object.keys(operations)
+          .filter((method) => ![...(answered.get(`${method} ${path}`) ?? [])].some((status) => status < 300))
+          .map((method) => `${method.toUpperCase()} ${path}`),
+      );
+      expect(notCalled).toEqual([]);
+    });
+
+    it('health, readiness and the documentation', async () => {
+      await check('GET', '/healthz', {});
+      await check('GET', '/readyz', {});
+      await check('GET', '/openapi.json', {});
+      await check('GET', '/docs', {});
+    });
+
+    it('the webhooks: handshake and a signed delivery', async () => {
+      const { webhookVerifyToken, appSecret } = engine.config.meta;
+      await check('GET', '/webhooks/instagram', {}, { query: `?hub.mode=subscribe&hub.verify_token=${webhookVerifyToken}&hub.challenge=42` });
+      await check('GET', '/webhooks/instagram', {}, { query: '?hub.mode=subscribe&hub.verify_token=wrong-token&hub.challenge=42' });
+      await check('GET', '/webhooks/instagram', {}, { query: '?hub.mode=unsubscribe' });
+      const body = JSON.stringify({ object: 'instagram', entry: [{ id: `ig-unlinked-${uid()}`, time: Date.now(), messaging: [] }] });
+      const signature = `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
+      await check('POST', '/webhooks/instagram', {}, { headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, rawBody: body });
+      await check('POST', '/webhooks/instagram', {}, { headers: { 'content-type': 'application/json' }, rawBody: body });
+    });
+
+    it('the diagnostics', async () => {
+      const probe = await check('POST', '/v1/diagnostics/round-trip', {}, { key: OPERATOR_TOKEN });
+      expect(probe.status).toBe(200);
+      await check('POST', '/v1/diagnostics/round-trip', {}, { key: mine.apiKey, body: { waitMs: 5000 } });
+      await check('POST', '/v1/diagnostics/round-trip', {}, { key: OPERATOR_TOKEN, body: { waitMs: -1 } });
+      await check('POST', '/v1/diagnostics/round-trip', {}, {});
+      await check('GET', '/v1/diagnostics/round-trip/{probeId}', { probeId: probe.body.probeId }, { key: OPERATOR_TOKEN });
+      await check('GET', '/v1/diagnostics/round-trip/{probeId}', { probeId: 'unknown' }, { key: other.apiKey });
+    });
+
+    it('the inbox reads', async () => {
+      const channel = { channelId: mine.channelId };
+      const firstPage = await check('GET', '/v1/channels/{channelId}/conversations', channel, { key: mine.apiKey, query: '?limit=1' });
+      await check('GET', '/v1/channels/{channelId}/conversations', channel, { key: mine.apiKey, query: `?limit=1&cursor=${firstPage.body.nextCursor}` });
+      await check('GET', '/v1/channels/{channelId}/conversations', channel, { key: mine.apiKey, query: '?state=maybe' });
+      await check('GET', '/v1/channels/{channelId}/conversations', channel, { key: other.apiKey });
+      await check('GET', '/v1/channels/{channelId}/conversations', channel, {});
+      await check('GET', '/v1/conversations/{conversationId}', { conversationId }, { key: mine.apiKey });
+      await check('GET', '/v1/conversations/{conversationId}', { conversationId }, { key: other.apiKey });
+      const messages = await check('GET', '/v1/conversations/{conversationId}/messages', { conversationId }, { key: mine.apiKey, query: '?limit=3' });
+      expect(messages.body.messages).toHaveLength(3);
+      const rest = await check('GET', '/v1/conversations/{conversationId}/messages', { conversationId }, { key: mine.apiKey, query: `?cursor=${messages.body.nextCursor}` });
+      const shapes = rest.body.messages.map((m: Json) => [m.deleted, m.status, m.story?.available ?? null]);
+      expect(shapes).toHaveLength(3);
+      expect(shapes).toEqual(
+        expect.arrayContaining([
+          [false, 'received', false],
+          [true, 'received', null],
+          [false, 'failed', null],
+        ]),
+      );
+      await check('GET', '/v1/conversations/{conversationId}/messages', { conversationId }, { key: mine.apiKey, query: '?cursor=nope' });
+      await check('GET', '/v1/customers/{igAccountId}/{igsid}', { igAccountId, igsid }, { key: mine.apiKey });
+      await check('GET', '/v1/customers/{igAccountId}/{igsid}', { igAccountId, igsid }, { key: other.apiKey });
+    });
+
+    it('the members and merging', async () => {
+      const channel = { channelId: mine.channelId };
+      const created = await check('POST', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey, body: { name: 'Doc Member', email: 'doc@example.com' } });
+      await check('POST', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey, body: { name: '' } });
+      await check('POST', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey, rawBody: 'name', contentType: 'text/plain' });
+      await check('POST', '/v1/channels/{channelId}/members', channel, { key: other.apiKey, body: { name: 'x' } });
+      await check('GET', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey });
+      await check('GET', '/v1/channels/{channelId}/members', channel, { key: other.apiKey });
+      const memberId = created.body.member.memberId as string;
+      await check('GET', '/v1/members/{memberId}', { memberId }, { key: mine.apiKey });
+      await check('GET', '/v1/members/{memberId}', { memberId }, { key: other.apiKey });
+      const customer = { igAccountId, igsid };
+      await check('POST', '/v1/customers/{igAccountId}/{igsid}/merge', customer, { key: mine.apiKey, body: { memberId } });
+      const second = await check('POST', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey, body: { name: 'Second' } });
+      await check('POST', '/v1/customers/{igAccountId}/{igsid}/merge', customer, { key: mine.apiKey, body: { memberId: second.body.member.memberId } });
+      await check('GET', '/v1/channels/{channelId}/conversations', channel, { key: mine.apiKey });
+      await check('DELETE', '/v1/customers/{igAccountId}/{igsid}/merge', customer, { key: mine.apiKey });
+      await check('DELETE', '/v1/customers/{igAccountId}/{igsid}/merge', customer, { key: mine.apiKey });
+      await check('DELETE', '/v1/customers/{igAccountId}/{igsid}/merge', customer, { key: other.apiKey });
+    });
+  });
+});
