@@ -1,5 +1,5 @@
 /** The 1,000-byte text limit (src/domain/text.ts), checked against Node's own UTF-8 encoder. */
-import { exceedsTextLimit, MAX_TEXT_BYTES, splitTextByBytes, utf8ByteLength } from '../../src/domain/text';
+import { exceedsTextLimit, MAX_TEXT_BYTES, splitText, utf8ByteLength } from '../../src/domain/text';
 
 describe('utf8ByteLength', () => {
   it.each(['', 'hello', 'é', '가나다', '😀', 'mixed é 가 😀 text', '\u0000\u007f\u0080\u07ff\u0800\uffff'])('matches Buffer.byteLength for %p', (text) => {
@@ -14,7 +14,7 @@ describe('utf8ByteLength', () => {
   });
 });
 
-describe('splitTextByBytes', () => {
+describe('splitText', () => {
   const samples = [
     'word '.repeat(700),
     '가나다라마바사 '.repeat(120),
@@ -25,18 +25,18 @@ describe('splitTextByBytes', () => {
   ];
 
   it.each(samples.map((text) => [text.slice(0, 12), text]))('keeps every part within the limit and the text whole (%p…)', (_label, text) => {
-    const parts = splitTextByBytes(text);
+    const parts = splitText(text);
     expect(parts.join('')).toBe(text);
     for (const part of parts) expect(Buffer.byteLength(part, 'utf8')).toBeLessThanOrEqual(1000);
     expect(parts.every((part) => !/[\ud800-\udbff]$/.test(part))).toBe(true);
   });
 
   it('cuts after whitespace when it can', () => {
-    const parts = splitTextByBytes('aaaa bbbb cccc', 10);
+    const parts = splitText('aaaa bbbb cccc', 10);
     expect(parts).toEqual(['aaaa bbbb ', 'cccc']);
   });
 
   it('refuses a limit too small for one code point', () => {
-    expect(() => splitTextByBytes('x', 3)).toThrow(RangeError);
+    expect(() => splitText('x', 3)).toThrow(RangeError);
   });
 });
