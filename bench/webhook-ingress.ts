@@ -25,14 +25,13 @@
  * of an acknowledged delivery arrived once and in order, 1 otherwise.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { delay, ferretDbUri, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
+import { delay } from '../scripts/lib/processes';
 import { signBody } from '../src/security/webhook-signature';
 import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
+import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
 
 // ---- settings -----------------------------------------------------------------------------------------------
 
@@ -105,32 +104,6 @@ function readSettings(argv: string[]): Settings {
 
 // ---- figures ------------------------------------------------------------------------------------------------
 
-interface Distribution {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-/** Nearest-rank percentiles. */
-function distribution(samples: number[]): Distribution {
-  if (samples.length === 0) return { count: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN, mean: NaN };
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-  return { count: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: sorted[sorted.length - 1]!, mean: sorted.reduce((sum, x) => sum + x, 0) / sorted.length };
-}
-
-const ms = (value: number): string => (Number.isNaN(value) ? '-' : value < 100 ? value.toFixed(1) : value.toFixed(0));
-const rate = (count: number, elapsedMs: number): string => (elapsedMs > 0 ? (count / (elapsedMs / 1000)).toFixed(1) : '-');
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
-}
-
 // ---- load ---------------------------------------------------------------------------------------------------
 
 interface Delivery {
@@ -196,16 +169,6 @@ function buildDeliveries(options: { runId: string; prefix: string; igAccountId: 
     out.push(signed(options.appSecret, { object: 'instagram', entry: entries }, mids));
   }
   return out;
-}
-
-/** Runs `count` tasks with at most `limit` at once. */
-async function pool(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, count) }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
 }
 
 /**
@@ -307,25 +270,6 @@ async function runScenario(world: InboundWorld, settings: Settings, name: string
 
 // ---- set-up -------------------------------------------------------------------------------------------------
 
-interface Services {
-  workDir: string;
-  processes: ManagedProcess[];
-}
-
-async function startServices(services: Services): Promise<void> {
-  const [mongoPort, temporalPort] = await Promise.all([findFreePort(), findFreePort()]);
-  await Promise.all([
-    (async () => {
-      services.processes.push(await startFerretDb({ port: mongoPort, dataDir: path.join(services.workDir, 'ferretdb'), output: { file: path.join(services.workDir, 'ferretdb.log') } }));
-      process.env.MONGODB_URI = ferretDbUri(mongoPort, 'igdm_bench');
-    })(),
-    (async () => {
-      services.processes.push(await startTemporalDevServer({ port: temporalPort, uiPort: temporalPort + 1000, headless: true, output: { file: path.join(services.workDir, 'temporal.log') } }));
-      process.env.TEMPORAL_ADDRESS = `127.0.0.1:${temporalPort}`;
-    })(),
-  ]);
-}
-
 /** Creates the customers on the emulator; each sends a first message through it, which the engine records. */
 async function warmUp(world: InboundWorld, settings: Settings, runId: string): Promise<{ customers: Customer[]; elapsedMs: number }> {
   const started = performance.now();
@@ -404,18 +348,16 @@ function printEngineWarnings(logs: string[]): void {
 async function main(): Promise<number> {
   const settings = readSettings(process.argv.slice(2));
   const runId = randomUUID().slice(0, 8);
-  const cpus = os.cpus();
   console.log('Webhook ingress benchmark');
-  console.log(`machine:  ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.arch()}, node ${process.version}`);
+  console.log(`machine:  ${describeMachine()}`);
   console.log(
     `settings: customers=${settings.customers} singles=${settings.singles} batches=${settings.batches}x${settings.batchSize} concurrency=${settings.concurrency} ` +
       `poll=${settings.pollMs}ms visible-timeout=${settings.visibleTimeoutMs}ms profile-stale=${settings.profileStaleSeconds}s`,
   );
-  console.log('stack:    Temporal dev server + FerretDB (SQLite) as child processes; API, worker, Meta emulator and load generator in this one node process; loopback only\n');
 
   const totalStarted = performance.now();
   const loadBefore = os.loadavg()[0]!.toFixed(2);
-  const services: Services = { workDir: mkdtempSync(path.join(os.tmpdir(), 'igdm-bench-')), processes: [] };
+  let services: LocalServices | undefined;
   let world: InboundWorld | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanUp = (): Promise<void> =>
@@ -431,10 +373,8 @@ async function main(): Promise<number> {
       );
       const stoppedInTime = await Promise.race([engineStopped ?? Promise.resolve(true), delay(20_000).then(() => false)]);
       if (!stoppedInTime) console.error('engine still stopping after 20 s; stopping Temporal and FerretDB under it');
-      await Promise.all(services.processes.map((child) => child.stop()));
+      await services?.stop({ keepLogs: settings.keepLogs });
       if (!stoppedInTime) await Promise.race([engineStopped, delay(10_000)]);
-      if (settings.keepLogs) console.log(`logs kept in ${services.workDir}`);
-      else rmSync(services.workDir, { recursive: true, force: true });
     })());
   const onSignal = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: stopping`);
@@ -445,7 +385,8 @@ async function main(): Promise<number> {
 
   try {
     let step = performance.now();
-    await startServices(services);
+    services = await startLocalServices('igdm_bench');
+    console.log(`stack:    ${services.description}; API, worker, Meta emulator and load generator in this one node process; loopback only`);
     world = await startInboundWorld({ engineEnv: { PROFILE_STALE_AFTER_SECONDS: String(settings.profileStaleSeconds), WEBHOOK_SWEEP_INTERVAL_MS: '2000', LOG_LEVEL: 'warn' } });
     console.log(`set-up:   services and engine ready in ${ms(performance.now() - step)} ms`);
 

@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import type { ConversationActivities, RecordedInboundEvent } from '../src/activities/conversation-contract';
+import type { RecordedInboundEvent } from '../src/activities/conversation-contract';
 import { conversationWorkflow, inboundEventSignal } from '../src/workflows/conversation';
+import { createConversationStubs } from '../test/support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../test/support/time-skipping';
 import { repoRoot } from './lib/processes';
 
@@ -24,16 +25,7 @@ async function main(): Promise<void> {
       ['m2', { kind: 'message', occurredAt: startedAt + 2 * DAY_MS, movesWindow: true, outcome: 'recorded' }],
       ['read', { kind: 'read', occurredAt: startedAt + 2 * DAY_MS, movesWindow: false, outcome: 'recorded' }],
     ]);
-    const activities: ConversationActivities = {
-      async recordInboundEvent({ eventId }) {
-        const event = events.get(eventId);
-        if (!event) throw new Error(`unknown event ${eventId}`);
-        return Promise.resolve(event);
-      },
-      async closeConversation() {
-        return Promise.resolve();
-      },
-    };
+    const { activities } = createConversationStubs(events);
     const taskQueue = 'record-histories';
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities });
     const workflowId = 'ig-conversation/17841400000000101/recorded-customer';

@@ -1,4 +1,4 @@
-/** What the conversation workflow asks of its activities; the inbound activities implement it. */
+/** What the conversation workflow asks of its activities; the inbound and outbound activities implement it. */
 export interface RecordInboundEventInput {
   /** The stored webhook event's dedupe key. */
   eventId: string;
@@ -8,15 +8,20 @@ export interface RecordInboundEventInput {
   workflowId: string;
   /** The first event of a conversation: the customer's profile is fetched again whatever its age (B10). */
   firstOfConversation?: boolean;
+  /**
+   * A send of this conversation is in flight: an echo whose mid the inbox does not know yet is not decided now
+   * (it may be that very send), but handed back to the workflow to be recorded once the send settles.
+   */
+  holdUnknownEchoes?: boolean;
 }
 
 export type RecordOutcome =
   | 'recorded'
   /** Recorded as not shown on purpose (an account setting, a kind the inbox does not sync). */
   | 'skipped'
-  /** An echo of a message the engine sent and already stored. */
+  /** An echo of a message the engine sent: it settled (or confirmed) that message, and is not shown again. */
   | 'matched-own-send'
-  /** An echo carrying this engine's app id whose send has not stored its answer yet. */
+  /** An echo with an unknown mid while a send is in flight: not recorded yet; the workflow asks again later. */
   | 'own-send-unsettled';
 
 export interface RecordedInboundEvent {
@@ -26,6 +31,8 @@ export interface RecordedInboundEvent {
   /** Only customer-initiated events (a message, a postback, an ig.me referral) move the 7-day window. */
   movesWindow: boolean;
   outcome: RecordOutcome;
+  /** The engine's own message this echo confirmed as sent (after an unknown outcome). */
+  settledMessageId?: string;
 }
 
 export interface CloseConversationInput {
@@ -35,7 +42,59 @@ export interface CloseConversationInput {
   closedAt: number;
 }
 
+export interface SendMessageInput {
+  messageId: string;
+  conversationId: string;
+  igAccountId: string;
+  igsid: string;
+  /** Between 24 hours and 7 days after the customer's last message a manager's reply carries Meta's HUMAN_AGENT tag. */
+  tag?: 'HUMAN_AGENT';
+}
+
+export interface SentMessageResult {
+  /** Meta's message id. */
+  mid: string;
+  sentAt: number;
+}
+
+/** Why a message was not sent, as shown on it: the failure's type, a sentence, and Meta's codes when Meta refused. */
+export interface SendFailure {
+  type: string;
+  message: string;
+  code?: number;
+  subcode?: number;
+  reason?: string;
+}
+
+export interface RecordSendFailureInput {
+  messageId: string;
+  /** `unknown`: Meta may or may not have sent it, and no echo told; a human decides. */
+  status: 'failed' | 'unknown';
+  failure: SendFailure;
+}
+
+export interface AccountProblemInput {
+  igAccountId: string;
+  type: 'TokenInvalid' | 'MessagesAccessOff';
+  reason?: string;
+  message: string;
+}
+
+export interface ParkInboundEventInput {
+  eventId: string;
+  reason: string;
+}
+
 export interface ConversationActivities {
   recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent>;
   closeConversation(input: CloseConversationInput): Promise<void>;
+  /** An event that could not be recorded is set aside with its reason, so it never blocks the ones after it. */
+  parkInboundEvent(input: ParkInboundEventInput): Promise<void>;
+  /** Sends one queued message through the Send API and records the outcome on it. */
+  sendMessage(input: SendMessageInput): Promise<SentMessageResult>;
+  recordSendFailure(input: RecordSendFailureInput): Promise<void>;
+  /** After an unknown outcome: `sent` when an echo confirmed the message meanwhile, else it is marked `unknown`. */
+  settleUnknownSend(input: { messageId: string }): Promise<'sent' | 'unknown'>;
+  /** A token error or "messages access off" seen by a send: the linked account stops sending until fixed. */
+  reportAccountProblem(input: AccountProblemInput): Promise<void>;
 }

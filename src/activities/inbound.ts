@@ -6,7 +6,6 @@
  * at a time by its workflow, so read-then-write on a message of that conversation does not race.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
 import type { Conversation } from '../db/models/conversation';
@@ -19,9 +18,14 @@ import { movesWindow, projectMessage, type InboundEventKind, type MessageProject
 import type { GraphClient } from '../graph/client';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
-import type { CloseConversationInput, RecordedInboundEvent, RecordInboundEventInput } from './conversation-contract';
+import { contentFingerprint } from '../outbound/fingerprint';
+import { FailureType } from '../temporal/failures';
+import type { CloseConversationInput, ParkInboundEventInput, RecordedInboundEvent, RecordInboundEventInput } from './conversation-contract';
+import { ActivityError } from './failures';
 
 const ACCOUNT_CACHE_MS = 5_000;
+/** An echo settles a reply whose outcome was unknown only if it came this soon after the send was tried. */
+const ECHO_MATCH_WINDOW_MS = 10 * 60_000;
 
 export interface InboundActivityDeps {
   models: Models;
@@ -46,7 +50,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     const cached = accountCache.get(igAccountId);
     if (cached && cached.until > now()) return cached.account;
     const account = await models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>();
-    if (!account) throw ApplicationFailure.nonRetryable(`Instagram account ${igAccountId} is not linked to any channel`, 'AccountNotLinked');
+    if (!account) throw new ActivityError(FailureType.AccountNotActive, `Instagram account ${igAccountId} is not linked to any channel`);
     accountCache.set(igAccountId, { account, until: now() + ACCOUNT_CACHE_MS });
     return account;
   }
@@ -171,6 +175,26 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     };
   }
 
+  /**
+   * An echo of this app's send, with a mid no stored reply has: the reply whose send had no known outcome, to the
+   * same customer, with the same content, tried shortly before, was sent after all. Answers its id, if any.
+   */
+  async function settleUnconfirmedSend(event: WebhookEvent, input: RecordInboundEventInput, projection: MessageProjection): Promise<string | undefined> {
+    const fingerprint = contentFingerprint({ text: projection.text, attachmentTypes: projection.attachments.map((attachment) => attachment.type) });
+    const candidates = await models.messages
+      .find({ conversationId: input.conversationId, direction: 'outbound', status: { $in: ['sending', 'unknown'] } })
+      .sort({ sentAt: 1, _id: 1 })
+      .lean<Message[]>();
+    const echoedAt = event.occurredAt.getTime();
+    const match = candidates.find((candidate) => {
+      const triedAt = candidate.outbound?.sendingAt?.getTime();
+      return candidate.igsid === input.igsid && candidate.outbound?.fingerprint === fingerprint && triedAt !== undefined && Math.abs(echoedAt - triedAt) <= ECHO_MATCH_WINDOW_MS;
+    });
+    if (!match) return undefined;
+    await models.messages.updateOne({ _id: match._id }, { $set: { status: 'sent', mid: event.mid ?? undefined, 'outbound.sentToMetaAt': event.occurredAt, error: null } });
+    return match._id;
+  }
+
   async function skip(event: WebhookEvent, input: RecordInboundEventInput, reason: string): Promise<RecordedInboundEvent> {
     await models.webhookEvents.updateOne(
       { _id: event._id },
@@ -210,16 +234,20 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         return recorded;
       }
       case 'echo': {
-        const message = (payload.message ?? {}) as { app_id?: string | number };
         const known = await findByMid(event.mid);
-        if (known?.direction === 'outbound' && known.senderType !== 'bot') return { ...recorded, outcome: 'matched-own-send' };
+        if (known?.outbound) return { ...recorded, outcome: 'matched-own-send' };
         if (known) return recorded;
+        // While a send is in flight, an echo with an unknown mid may be that very send: decide once it settled.
+        if (input.holdUnknownEchoes) return { ...recorded, outcome: 'own-send-unsettled' };
+        const message = (payload.message ?? {}) as { app_id?: string | number };
+        const projection = projectMessage(payload, occurredAt.getTime());
         if (message.app_id !== undefined && String(message.app_id) === deps.appId) {
-          // The engine's own send whose answer is not stored yet: never shown twice (the send records it).
-          return { ...recorded, outcome: 'own-send-unsettled' };
+          const settled = await settleUnconfirmedSend(event, input, projection);
+          if (settled) return { ...recorded, outcome: 'matched-own-send', settledMessageId: settled };
+          return skip(event, input, 'an echo of a message this app sent that the inbox does not know');
         }
         // B9: a reply made in the Instagram app shows in the conversation as the bot's.
-        await insertMessage(messageFields(event, input, account, projectMessage(payload, occurredAt.getTime()), 'bot'));
+        await insertMessage(messageFields(event, input, account, projection, 'bot'));
         await touchConversation(input, account, { messageAt: occurredAt });
         return recorded;
       }
@@ -281,20 +309,25 @@ export function createInboundActivities(deps: InboundActivityDeps) {
   return {
     async recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
       const event = await models.webhookEvents.findOne({ _id: input.eventId }).lean<WebhookEvent>();
-      if (!event) throw ApplicationFailure.nonRetryable(`no stored webhook event ${input.eventId}`, 'EventNotFound');
+      if (!event) throw new ActivityError(FailureType.EventNotFound, `no stored webhook event ${input.eventId}`);
       if (event.status === 'recorded' || event.status === 'skipped') {
         // A second dispatch of an event already applied: the same answer, nothing changed.
         return { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: event.status === 'recorded' && movesWindow(event.kind as InboundEventKind), outcome: event.status };
       }
       const account = await loadAccount(input.igAccountId);
       const result = await apply(event, input, account);
-      if (result.outcome !== 'skipped') {
+      if (result.outcome === 'recorded' || result.outcome === 'matched-own-send') {
         await models.webhookEvents.updateOne(
           { _id: event._id },
           { $set: { status: 'recorded', conversationId: input.conversationId, recordedAt: new Date(now()) } },
         );
       }
       return result;
+    },
+
+    async parkInboundEvent(input: ParkInboundEventInput): Promise<void> {
+      await models.webhookEvents.updateOne({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason } });
+      deps.logger.warn('inbound event parked', { eventId: input.eventId, reason: input.reason });
     },
 
     async closeConversation(input: CloseConversationInput): Promise<void> {

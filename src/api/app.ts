@@ -4,14 +4,29 @@ import type { Connection } from 'mongoose';
 import type { AppConfig } from '../config';
 import { pingDatabase } from '../db/connection';
 import type { Models } from '../db/models';
+import type { InboundDispatcher } from '../inbound/dispatcher';
 import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
+import { createAuthenticator } from './auth';
 import { createErrorHandler, notFoundHandler } from './errors';
-import { createDiagnosticsRouter } from './routes/diagnostics';
-import { createHealthRouter } from './routes/health';
-import { createInboxRouter } from './routes/inbox';
-import { createWebhookRouter } from './routes/webhooks';
-import type { InboundDispatcher } from '../inbound/dispatcher';
+import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
+import { parseMultipartBody } from './multipart';
+import { buildRouter, type RouteDefinition, type RouteDocumentation } from './route-definitions';
+import { createDiagnosticsRoutes } from './routes/diagnostics';
+import { createDocsAssetsHandler, createDocsRoutes } from './routes/docs';
+import { createHealthRoutes } from './routes/health';
+import { createInboxRoutes } from './routes/inbox';
+import { createMediaRouter, mediaRouteDocs } from './routes/media';
+import { createMemberRoutes } from './routes/members';
+import { createOutboundRoutes } from './routes/outbound';
+import { createWebhookRouter, webhookRouteDocs } from './routes/webhooks';
+import { createIdempotencyStore } from '../outbound/idempotency';
+import { toSendableImage } from '../outbound/image-convert';
+import { fetchImage, inspectImage } from '../outbound/image-input';
+import { publicMediaUrl } from '../outbound/media-store';
+import { createSendService } from '../outbound/send-service';
+import { createInboxReads } from './services/inbox-reads';
+import { createMemberStore } from './services/members';
 
 export interface AppDeps {
   config: AppConfig;
@@ -23,10 +38,26 @@ export interface AppDeps {
   now?: () => number;
 }
 
+const API_INFO: DocumentInfo = {
+  title: 'Instagram DM engine',
+  version: 'v1',
+  description:
+    "Instagram Direct Messages in a customer-support inbox. The inbox routes need `Authorization: Bearer <API key>` of a manager and answer only for that manager's channel: anything of another channel is 404. Errors are `{error: {type, message, details?}}`; lists page with opaque cursors (`nextCursor`, null at the end).",
+  tags: [
+    { name: 'inbox', description: 'Conversations, messages and customers of a channel' },
+    { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
+    { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
+    { name: 'webhooks', description: "Meta's webhook ingress" },
+    { name: 'health', description: 'Liveness and readiness' },
+    { name: 'documentation', description: 'This document and its reference page' },
+  ],
+};
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  const now = deps.now ?? Date.now;
 
   // One line per request: refusals at info so an operator sees them; the rest at debug. No bodies, no headers.
   app.use((req, res, next) => {
@@ -39,12 +70,29 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  app.use(
-    createHealthRouter([
-      { name: 'mongodb', check: () => pingDatabase(deps.database) },
-      { name: 'temporal', check: () => deps.temporal.ping() },
-    ]),
-  );
+  const reads = createInboxReads({ models: deps.models });
+  const healthRoutes = createHealthRoutes([
+    { name: 'mongodb', check: () => pingDatabase(deps.database) },
+    { name: 'temporal', check: () => deps.temporal.ping() },
+  ]);
+  const apiRoutes: RouteDefinition[] = [
+    ...createDiagnosticsRoutes({
+      temporal: deps.temporal.client,
+      taskQueue: deps.config.temporal.taskQueue,
+      models: deps.models,
+      temporalUiUrl: deps.config.temporal.uiUrl,
+      namespace: deps.config.temporal.namespace,
+    }),
+    ...createInboxRoutes({ reads, now }),
+    ...createMemberRoutes({ reads, members: createMemberStore({ models: deps.models, now }) }),
+    ...createOutboundRoutes({ sends: createAppSendService(deps, now), now }),
+  ];
+  let document: OpenApiDocument | undefined;
+  const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
+  const documentedRoutes: RouteDocumentation[] = [...healthRoutes, ...webhookRouteDocs, ...mediaRouteDocs, ...docsRoutes, ...apiRoutes];
+  const routerDeps = { authenticate: createAuthenticator({ models: deps.models, operatorToken: deps.config.api.operatorToken }), parseMultipart: parseMultipartBody };
+
+  app.use(buildRouter(healthRoutes, routerDeps));
 
   // Before any body parser: the signature is checked over the raw bytes.
   app.use(
@@ -58,21 +106,28 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  app.use('/v1', express.json({ limit: '256kb' }));
-  app.use(
-    createDiagnosticsRouter({
-      temporal: deps.temporal.client,
-      taskQueue: deps.config.temporal.taskQueue,
-      models: deps.models,
-      temporalUiUrl: deps.config.temporal.uiUrl,
-      namespace: deps.config.temporal.namespace,
-    }),
-  );
-
-  // Operators' round trip above needs no key; everything of a channel below does.
-  app.use(createInboxRouter({ models: deps.models, now: deps.now ?? Date.now }));
+  app.use(createMediaRouter({ models: deps.models }));
+  app.use('/docs/assets', createDocsAssetsHandler());
+  // Each route reads its own body (JSON or multipart) as its declaration says.
+  app.use(buildRouter([...docsRoutes, ...apiRoutes], routerDeps));
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;
+}
+
+/** Replies: the send service with the engine's own image checks, media address and limits. */
+function createAppSendService(deps: AppDeps, now: () => number) {
+  const { config, models } = deps;
+  return createSendService({
+    models,
+    temporal: deps.temporal.client,
+    idempotency: createIdempotencyStore({ models, now }),
+    inspectImage: (bytes) => toSendableImage(inspectImage(bytes)),
+    fetchImage: async (url) =>
+      toSendableImage(await fetchImage(url, { timeoutMs: config.outbound.mediaFetchTimeoutMs, allowPrivateNetwork: config.outbound.mediaFetchAllowPrivateNetwork })),
+    mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId),
+    waitLimitMs: config.outbound.waitLimitMs,
+    now,
+  });
 }

@@ -1,11 +1,14 @@
 /** Builds the worker with every workflow and activity; tests and `src/worker.ts` share it. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createDiagnosticsActivities } from '../activities/diagnostics';
+import { withFailureMapping } from '../activities/failures';
 import { createInboundActivities } from '../activities/inbound';
+import { createOutboundActivities } from '../activities/outbound';
 import type { AppConfig } from '../config';
 import type { Models } from '../db/models';
 import { createGraphClient, type GraphClient } from '../graph/client';
 import type { Logger } from '../logger';
+import { publicMediaUrl } from '../outbound/media-store';
 import { createTokenCipher } from '../security/token-cipher';
 
 export interface WorkerDeps {
@@ -29,17 +32,19 @@ export function createActivities(deps: Omit<WorkerDeps, 'connection'>) {
       appSecret: config.meta.appSecret,
       logger,
     });
-  return {
+  const cipher = createTokenCipher(config.tokens.encryptionKey);
+  return withFailureMapping({
     ...createDiagnosticsActivities({ models }),
     ...createInboundActivities({
       models,
       graph,
-      cipher: createTokenCipher(config.tokens.encryptionKey),
+      cipher,
       logger,
       appId: config.meta.appId,
       profileStaleAfterMs: config.inbound.profileStaleAfterMs,
     }),
-  };
+    ...createOutboundActivities({ models, graph, cipher, logger, mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId) }),
+  });
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {

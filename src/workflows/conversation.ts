@@ -1,15 +1,18 @@
 /**
  * conversationWorkflow, id `ig-conversation/<igAccountId>/<igsid>`: started or signalled (signalWithStart) by the
- * ingress for each stored webhook event; records each event through an activity, in arrival order, and owns the
- * conversation's 7-day window: the run ends when the window closes, and the next customer message starts a new run.
+ * ingress for each stored webhook event; records each event through an activity, in arrival order; owns the
+ * conversation's 7-day window (the run ends when the window closes, and the next customer message starts a new
+ * run) and its outbox: replies accepted by the `sendMessages` update go out one at a time, in order.
  * Only ids, kinds and timestamps travel through it; message content lives in MongoDB.
  */
 import {
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -17,9 +20,17 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ConversationActivities } from '../activities/conversation-contract';
-import { HUMAN_AGENT_WINDOW_MS, nextWindowClosesAt } from '../domain/window';
+import type { ConversationActivities, SendFailure } from '../activities/conversation-contract';
+import { HUMAN_AGENT_WINDOW_MS, nextWindowClosesAt, sendPolicyAt } from '../domain/window';
+import { failureOf, FailureType, type ReadFailure } from '../temporal/failures';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey } from '../temporal/names';
+
+export type MessageSender = 'manager' | 'bot';
+
+export interface OutboxEntry {
+  messageId: string;
+  sender: MessageSender;
+}
 
 export interface ConversationWorkflowInput {
   igAccountId: string;
@@ -28,8 +39,18 @@ export interface ConversationWorkflowInput {
   /** Carried over by continue-as-new while it is the same conversation; a new conversation gets a new id. */
   conversationId?: string;
   windowClosesAt?: number;
+  /** Meta's time of the customer's latest message: the 24-hour and 7-day rules count from it. */
+  lastCustomerMessageAt?: number;
   pendingEventIds?: string[];
   recentEventIds?: string[];
+  /** Accepted replies not sent yet, in order. */
+  outbox?: OutboxEntry[];
+  /** Replies already settled in this conversation: a repeated request for one sends nothing. */
+  settledMessageIds?: string[];
+  /** Echoes waiting for a send to settle. */
+  heldEventIds?: string[];
+  /** Meta asked to wait (rate limit) until this time before the next send. */
+  sendNotBefore?: number;
 }
 
 export interface InboundEventSignal {
@@ -42,34 +63,141 @@ export interface ConversationStatus {
   conversationId: string;
   state: ConversationState;
   windowClosesAt: number | null;
+  lastCustomerMessageAt: number | null;
   eventsRecorded: number;
+  outbox: string[];
+  sendingMessageId: string | null;
+  sendNotBefore: number | null;
+}
+
+export interface SendMessagesRequest {
+  /** The conversation the replies are for: a newer conversation of the same customer refuses them. */
+  conversationId: string;
+  sender: MessageSender;
+  /** Stored, queued messages, in the order they must go out. */
+  messageIds: string[];
+}
+
+export interface SendMessagesAccepted {
+  /** How the first of them would go out now: a standard reply, or with the HUMAN_AGENT tag. */
+  sendAs: 'standard' | 'human-agent';
+  /** Messages ahead of these in the outbox. */
+  ahead: number;
 }
 
 export const inboundEventSignal = defineSignal<[InboundEventSignal]>('inboundEvent');
 export const getConversationStatusQuery = defineQuery<ConversationStatus>('getConversationStatus');
+export const sendMessagesUpdate = defineUpdate<SendMessagesAccepted, [SendMessagesRequest]>('sendMessages');
+export const closeConversationUpdate = defineUpdate<ConversationStatus, [{ conversationId: string }]>('closeConversation');
+
+/** Why the `sendMessages` update refuses a request (the API turns each into a 409 with this sentence). */
+export const SendRefusal = {
+  ConversationClosed: 'ConversationClosed',
+  CustomerNeverWrote: 'CustomerNeverWrote',
+  WindowClosed: 'WindowClosed',
+  BotOutsideStandardWindow: 'BotOutsideStandardWindow',
+} as const;
 
 /** How many recent event ids a run remembers, to ignore a second dispatch of the same event cheaply. */
 const RECENT_EVENT_IDS = 500;
+const SETTLED_MESSAGE_IDS = 500;
+/** After an unknown outcome, how long the echo of the send may take to arrive and settle it. */
+const ECHO_RECONCILE_MS = 60_000;
+/** Meta's rate limits without an announced wait. */
+const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
 
-const { recordInboundEvent, closeConversation } = proxyActivities<ConversationActivities>({
+const { recordInboundEvent } = proxyActivities<ConversationActivities>({
   // A few database writes and one profile call: 10 s is ample, and bounds how long a crashed worker holds an event.
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['EventNotFound', 'AccountNotLinked'] },
+  // Bounded: an event that cannot be recorded is parked after this, so it never blocks the ones behind it.
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+const { sendMessage } = proxyActivities<ConversationActivities>({
+  // The Graph client gives up after its own timeout (10 s by default); the rest is two database writes.
+  startToCloseTimeout: '30 seconds',
+  // Transient errors only: the activity marks everything retrying cannot fix as non-retryable.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+// Bookkeeping in the database: retried until the database answers, so a send's outcome is never lost.
+const { closeConversation, parkInboundEvent, recordSendFailure, settleUnknownSend, reportAccountProblem } = proxyActivities<ConversationActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 export async function conversationWorkflow(input: ConversationWorkflowInput): Promise<ConversationStatus> {
   const conversationId = input.conversationId ?? uuid4();
   const pending: string[] = [...(input.pendingEventIds ?? [])];
   const recent: string[] = [...(input.recentEventIds ?? [])];
+  const held: string[] = [...(input.heldEventIds ?? [])];
+  const outbox: OutboxEntry[] = [...(input.outbox ?? [])];
+  const settled: string[] = [...(input.settledMessageIds ?? [])];
   let windowClosesAt = input.windowClosesAt;
+  let lastCustomerMessageAt = input.lastCustomerMessageAt ?? (input.windowClosesAt === undefined ? undefined : input.windowClosesAt - HUMAN_AGENT_WINDOW_MS);
+  let sendNotBefore = input.sendNotBefore;
   let state: ConversationState = 'open';
   let eventsRecorded = 0;
-  const status = (): ConversationStatus => ({ conversationId, state, windowClosesAt: windowClosesAt ?? null, eventsRecorded });
+  /** The message whose send is in flight: echoes with unknown mids wait for it to settle. */
+  let sending: string | undefined;
+  /** Messages an echo confirmed after their send's outcome was unknown. */
+  const confirmedByEcho: string[] = [];
+  /** Set when the conversation must end now (a manager closed it, or Meta said the window is closed). */
+  let closeRequestedAt: number | undefined;
+  let closing = false;
+  let stopping = false;
+
+  const status = (): ConversationStatus => ({
+    conversationId,
+    state,
+    windowClosesAt: windowClosesAt ?? null,
+    lastCustomerMessageAt: lastCustomerMessageAt ?? null,
+    eventsRecorded,
+    outbox: outbox.map((entry) => entry.messageId),
+    sendingMessageId: sending ?? null,
+    sendNotBefore: sendNotBefore ?? null,
+  });
 
   setHandler(inboundEventSignal, ({ eventId }) => {
-    if (!recent.includes(eventId) && !pending.includes(eventId)) pending.push(eventId);
+    if (!recent.includes(eventId) && !pending.includes(eventId) && !held.includes(eventId)) pending.push(eventId);
   });
   setHandler(getConversationStatusQuery, status);
+  setHandler(
+    sendMessagesUpdate,
+    ({ sender, messageIds }) => {
+      const ahead = outbox.length;
+      for (const messageId of messageIds) {
+        if (!settled.includes(messageId) && !outbox.some((entry) => entry.messageId === messageId)) outbox.push({ messageId, sender });
+      }
+      return { sendAs: sendPolicyAt(lastCustomerMessageAt, Date.now()).kind === 'human-agent' ? 'human-agent' : 'standard', ahead };
+    },
+    { validator: refuseSendIfNotAllowed },
+  );
+  setHandler(
+    closeConversationUpdate,
+    async () => {
+      closeRequestedAt ??= Date.now();
+      await condition(() => state === 'closed');
+      return status();
+    },
+    {
+      validator: (request: { conversationId: string }) => {
+        if (request.conversationId !== conversationId) throw ApplicationFailure.nonRetryable('this conversation has already ended', SendRefusal.ConversationClosed);
+      },
+    },
+  );
+
+  function refuseSendIfNotAllowed(request: SendMessagesRequest): void {
+    if (request.conversationId !== conversationId || closing || state === 'closed' || closeRequestedAt !== undefined) {
+      throw ApplicationFailure.nonRetryable('the conversation is closed: a new one opens when the customer writes again', SendRefusal.ConversationClosed);
+    }
+    if (lastCustomerMessageAt === undefined) {
+      throw ApplicationFailure.nonRetryable('the customer has not written to this account yet: Instagram lets a business reply only after the customer wrote', SendRefusal.CustomerNeverWrote);
+    }
+    const policy = sendPolicyAt(lastCustomerMessageAt, Date.now());
+    if (policy.kind === 'closed') throw ApplicationFailure.nonRetryable(windowClosedSentence, SendRefusal.WindowClosed);
+    if (policy.kind === 'human-agent' && request.sender === 'bot') throw ApplicationFailure.nonRetryable(botSentence, SendRefusal.BotOutsideStandardWindow);
+  }
 
   upsertSearchAttributes([
     { key: ChannelIdKey, value: input.channelId },
@@ -83,44 +211,183 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     igAccountId: input.igAccountId,
     igsid: input.igsid,
     channelId: input.channelId,
-    pendingEventIds: pending,
+    pendingEventIds: [...held, ...pending],
     recentEventIds: recent.slice(-RECENT_EVENT_IDS),
     ...carry,
   });
 
-  for (;;) {
-    const eventId = pending.shift();
-    if (eventId !== undefined) {
-      const recorded = await recordInboundEvent({
-        eventId,
+  // --- the outbox: one send at a time, in the order accepted ----------------------------------------------------
+
+  const releaseHeldEchoes = (): void => {
+    pending.unshift(...held.splice(0));
+  };
+
+  const remember = (messageId: string): void => {
+    settled.push(messageId);
+    if (settled.length > SETTLED_MESSAGE_IDS) settled.shift();
+  };
+
+  async function fail(entry: OutboxEntry, failure: SendFailure): Promise<void> {
+    await recordSendFailure({ messageId: entry.messageId, status: 'failed', failure });
+  }
+
+  /** Sends the first message of the outbox. False when it must be tried again later (a rate limit). */
+  async function sendFirst(entry: OutboxEntry): Promise<boolean> {
+    // The rules are checked again at send time: a message may wait in the outbox past the 24-hour mark.
+    const policy = sendPolicyAt(lastCustomerMessageAt, Date.now());
+    if (policy.kind === 'closed') {
+      await fail(entry, { type: FailureType.WindowClosed, message: windowClosedSentence });
+      closeRequestedAt ??= Date.now();
+      return true;
+    }
+    if (policy.kind === 'human-agent' && entry.sender === 'bot') {
+      await fail(entry, { type: SendRefusal.BotOutsideStandardWindow, message: botSentence });
+      return true;
+    }
+    sending = entry.messageId;
+    try {
+      await sendMessage({
+        messageId: entry.messageId,
+        conversationId,
         igAccountId: input.igAccountId,
         igsid: input.igsid,
-        conversationId,
-        workflowId: workflowInfo().workflowId,
-        firstOfConversation: eventsRecorded === 0 && input.conversationId === undefined,
+        ...(policy.kind === 'human-agent' ? { tag: 'HUMAN_AGENT' as const } : {}),
       });
+      return true;
+    } catch (error) {
+      const failure = failureOf(error);
+      sending = undefined;
+      releaseHeldEchoes();
+      return settleFailedSend(entry, failure);
+    } finally {
+      sending = undefined;
+      releaseHeldEchoes();
+    }
+  }
+
+  async function settleFailedSend(entry: OutboxEntry, failure: ReadFailure): Promise<boolean> {
+    const shown: SendFailure = { type: failure.type, message: failure.message, ...failure.details };
+    switch (failure.type) {
+      case FailureType.RateLimited:
+        sendNotBefore = Date.now() + (failure.details.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS);
+        return false;
+      case FailureType.UnknownOutcome:
+        // Never sent again silently: the echo Meta delivers for a message that went out settles it.
+        if (!(await condition(() => confirmedByEcho.includes(entry.messageId), ECHO_RECONCILE_MS))) {
+          await settleUnknownSend({ messageId: entry.messageId });
+        }
+        return true;
+      case FailureType.WindowClosed:
+        await fail(entry, shown);
+        closeRequestedAt ??= Date.now();
+        return true;
+      case FailureType.TokenInvalid:
+      case FailureType.MessagesAccessOff:
+        await fail(entry, shown);
+        await reportAccountProblem({ igAccountId: input.igAccountId, type: failure.type, message: failure.message, ...(failure.details.reason ? { reason: failure.details.reason } : {}) });
+        return true;
+      default:
+        await fail(entry, shown);
+        return true;
+    }
+  }
+
+  async function runOutbox(): Promise<void> {
+    for (;;) {
+      await condition(() => outbox.length > 0 || closing || stopping);
+      if (closing) {
+        // Accepted but not sent when the conversation ended: each fails with the reason.
+        for (const entry of outbox.splice(0)) {
+          await fail(entry, { type: SendRefusal.ConversationClosed, message: 'the conversation closed before this message could be sent' });
+          remember(entry.messageId);
+        }
+        return;
+      }
+      if (stopping) return;
+      if (closeRequestedAt !== undefined) {
+        // Nothing more goes out; the close fails what is left, with the reason.
+        await condition(() => closing);
+        continue;
+      }
+      const waitMs = (sendNotBefore ?? 0) - Date.now();
+      if (waitMs > 0) {
+        // Meta's rate limit: a durable timer, so the wait outlasts a worker restart; other conversations go on.
+        if (!(await condition(() => stopping || closeRequestedAt !== undefined, waitMs))) sendNotBefore = undefined;
+        continue;
+      }
+      const entry = outbox[0]!;
+      if (await sendFirst(entry)) {
+        outbox.shift();
+        remember(entry.messageId);
+      }
+    }
+  }
+
+  const outboxStopped = runOutbox();
+
+  // --- the inbound events and the window ------------------------------------------------------------------------
+
+  for (;;) {
+    // Once the conversation is to close, what comes next belongs to the next conversation.
+    const eventId = closeRequestedAt === undefined ? pending.shift() : undefined;
+    if (eventId !== undefined) {
+      try {
+        const recorded = await recordInboundEvent({
+          eventId,
+          igAccountId: input.igAccountId,
+          igsid: input.igsid,
+          conversationId,
+          workflowId: workflowInfo().workflowId,
+          firstOfConversation: eventsRecorded === 0 && input.conversationId === undefined,
+          holdUnknownEchoes: sending !== undefined,
+        });
+        if (recorded.outcome === 'own-send-unsettled') {
+          // The send it may belong to is still in flight; if it settled meanwhile, ask again at once.
+          if (sending !== undefined) held.push(eventId);
+          else pending.unshift(eventId);
+          continue;
+        }
+        if (recorded.settledMessageId !== undefined) confirmedByEcho.push(recorded.settledMessageId);
+        eventsRecorded += 1;
+        if (recorded.movesWindow) {
+          windowClosesAt = nextWindowClosesAt(windowClosesAt, recorded.occurredAt);
+          lastCustomerMessageAt = Math.max(lastCustomerMessageAt ?? 0, recorded.occurredAt);
+        }
+      } catch (error) {
+        // One event that cannot be recorded never fails the run nor blocks the events after it.
+        await parkInboundEvent({ eventId, reason: failureOf(error).message });
+      }
       recent.push(eventId);
       if (recent.length > RECENT_EVENT_IDS) recent.shift();
-      eventsRecorded += 1;
-      if (recorded.movesWindow) windowClosesAt = nextWindowClosesAt(windowClosesAt, recorded.occurredAt);
       continue;
     }
 
     if (workflowInfo().continueAsNewSuggested) {
+      stopping = true;
+      await outboxStopped;
       await condition(allHandlersFinished);
-      return continueAsNew<typeof conversationWorkflow>(next({ conversationId, windowClosesAt }));
+      return continueAsNew<typeof conversationWorkflow>(
+        next({ conversationId, windowClosesAt, lastCustomerMessageAt, outbox, settledMessageIds: settled, heldEventIds: [], sendNotBefore }),
+      );
     }
 
     // A run that saw no customer message (only echoes, reads, reactions) still ends after the same 7 days.
     const closesAt = windowClosesAt ?? workflowInfo().runStartTime.getTime() + HUMAN_AGENT_WINDOW_MS;
-    if (await condition(() => pending.length > 0, Math.max(1, closesAt - Date.now()))) continue;
+    if (closeRequestedAt === undefined && (await condition(() => pending.length > 0 || closeRequestedAt !== undefined, Math.max(1, closesAt - Date.now())))) continue;
 
-    await closeConversation({ conversationId, igAccountId: input.igAccountId, igsid: input.igsid, closedAt: closesAt });
+    closing = true;
+    await outboxStopped;
+    await closeConversation({ conversationId, igAccountId: input.igAccountId, igsid: input.igsid, closedAt: closeRequestedAt ?? closesAt });
     state = 'closed';
     upsertSearchAttributes([{ key: ConversationStateKey, value: state }]);
     await condition(allHandlersFinished);
     // An event that came in while the close ran opens the next conversation instead of vanishing.
-    if (pending.length > 0) return continueAsNew<typeof conversationWorkflow>(next({}));
+    if (pending.length > 0 || held.length > 0) return continueAsNew<typeof conversationWorkflow>(next({}));
     return status();
   }
 }
+
+const windowClosedSentence =
+  'Instagram closes the conversation 7 days after the customer\'s last message: this reply can no longer be sent; it can be sent when the customer writes again';
+const botSentence =
+  'more than 24 hours passed since the customer\'s last message: Instagram then accepts only a human agent\'s reply (HUMAN_AGENT tag, up to 7 days), so the bot cannot send; a manager can';

@@ -74,7 +74,11 @@ function requireEnv(name: string): string {
   return value;
 }
 
-export async function startEngine(options: { config?: AppConfig; worker?: boolean; sweeper?: boolean } = {}): Promise<RunningEngine> {
+/**
+ * `listenOnConfiguredPort`: listen on `config.api.port` (chosen free by the caller, so that `PUBLIC_BASE_URL` can
+ * name it before the engine starts: Meta fetches reply images from there); otherwise on any free port.
+ */
+export async function startEngine(options: { config?: AppConfig; worker?: boolean; sweeper?: boolean; listenOnConfiguredPort?: boolean } = {}): Promise<RunningEngine> {
   quietTemporalRuntime();
   const config = options.config ?? testConfig();
   const logs: string[] = [];
@@ -99,7 +103,7 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
   const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger });
   const app = createApp({ config, logger, temporal: temporalAccess, database, models, dispatcher });
   const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = app.listen(options.listenOnConfiguredPort ? config.api.port : 0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
   const sweeper = options.sweeper ? startSweeper(dispatcher, logger, config.inbound.sweepIntervalMs) : undefined;

@@ -55,8 +55,12 @@ export interface InboundWorld {
 
 export async function startInboundWorld(options: { engineEnv?: Record<string, string>; emulatorWebhookOptions?: Record<string, unknown>; worker?: boolean } = {}): Promise<InboundWorld> {
   const emulatorPort = await findFreePort();
+  let enginePort = await findFreePort();
+  while (enginePort === emulatorPort) enginePort = await findFreePort();
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
   const env = testEnvironment({
+    API_PORT: String(enginePort),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${enginePort}`,
     GRAPH_API_URL: emulatorUrl,
     META_APP_ID: APP_ID,
     META_APP_SECRET: APP_SECRET,
@@ -65,7 +69,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
     ...options.engineEnv,
   });
   const config = loadConfig(env);
-  const engine = await startEngine({ config, sweeper: true, ...(options.worker === undefined ? {} : { worker: options.worker }) });
+  const engine = await startEngine({ config, sweeper: true, listenOnConfiguredPort: true, ...(options.worker === undefined ? {} : { worker: options.worker }) });
 
   const emulator = createEmulator({
     logger: createLogger({ level: 'error', write: () => undefined }),

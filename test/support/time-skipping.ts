@@ -23,3 +23,4 @@ export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvir
   });
   return env;
 }
+

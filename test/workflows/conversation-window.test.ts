@@ -4,12 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
-import type { CloseConversationInput, ConversationActivities, RecordedInboundEvent } from '../../src/activities/conversation-contract';
+import type { ConversationActivities, RecordedInboundEvent } from '../../src/activities/conversation-contract';
 import { HUMAN_AGENT_WINDOW_MS } from '../../src/domain/window';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { conversationWorkflow, getConversationStatusQuery, inboundEventSignal } from '../../src/workflows/conversation';
+import { createConversationStubs } from '../support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../support/time-skipping';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -25,23 +25,9 @@ describe('conversationWorkflow window', () => {
     await env?.teardown();
   });
 
-  /** Stub activities: each event id is given the Meta timestamp the test chose for it. */
   function stubActivities(events: Map<string, RecordedInboundEvent>) {
-    const closed: Array<CloseConversationInput & { firedAt: number }> = [];
-    const recorded: string[] = [];
-    const activities: ConversationActivities = {
-      async recordInboundEvent({ eventId }) {
-        const event = events.get(eventId);
-        if (!event) throw new Error(`unknown event ${eventId}`);
-        recorded.push(eventId);
-        return event;
-      },
-      async closeConversation(input) {
-        // The server's (simulated) time at which the window timer fired and scheduled the close.
-        closed.push({ ...input, firedAt: Context.current().info.scheduledTimestampMs });
-      },
-    };
-    return { activities, closed, recorded };
+    const { activities, log } = createConversationStubs(events);
+    return { activities, closed: log.closed, recorded: log.recorded };
   }
 
   async function runWithWorker<T>(activities: ConversationActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {

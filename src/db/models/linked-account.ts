@@ -14,6 +14,14 @@ export interface LinkedAccountSettings {
   openOnPostShare: boolean;
 }
 
+/** Why an account stopped being active, as Meta said it (a send's token error, messages access turned off). */
+export interface LinkStatusReason {
+  type: string;
+  reason: string | null;
+  message: string;
+  at: Date;
+}
+
 export interface LinkedAccount {
   /** = igAccountId. */
   _id: string;
@@ -22,6 +30,7 @@ export interface LinkedAccount {
   pageId: string;
   username: string;
   status: LinkStatus;
+  statusReason?: LinkStatusReason | null;
   representative: boolean;
   settings: LinkedAccountSettings;
   pageToken: SealedSecret;
@@ -42,6 +51,7 @@ const linkedAccountSchema = new Schema<LinkedAccount>(
     pageId: { type: String, required: true },
     username: { type: String, required: true },
     status: { type: String, required: true, enum: ['active', 'reauth_required', 'messages_access_off', 'unlinked'] },
+    statusReason: { type: Schema.Types.Mixed, default: null },
     representative: { type: Boolean, required: true, default: false },
     settings: {
       openOnStoryMention: { type: Boolean, required: true, default: true },

@@ -7,7 +7,41 @@ import type { MessageAttachment, MessageKind, StoryReference } from '../../domai
 
 export type MessageDirection = 'inbound' | 'outbound';
 export type SenderType = 'customer' | 'manager' | 'bot' | 'system';
-export type MessageStatus = 'received' | 'queued' | 'sending' | 'sent' | 'failed';
+/**
+ * `received` for what customers sent. The engine's replies: `queued` (accepted, waiting its turn), `sending` (a send
+ * is in flight), `sent`, `failed` (with the reason), `unknown` (Meta may or may not have sent it; a human decides).
+ */
+export type MessageStatus = 'received' | 'queued' | 'sending' | 'sent' | 'failed' | 'unknown';
+export const messageStatuses: readonly MessageStatus[] = ['received', 'queued', 'sending', 'sent', 'failed', 'unknown'];
+
+/** Why a reply was not sent: the failure's type and a sentence, with Meta's codes when Meta refused it. */
+export interface MessageError {
+  type: string;
+  message: string;
+  code?: number;
+  subcode?: number;
+  reason?: string;
+}
+
+/** What only the engine's own replies have. */
+export interface OutboundDetails {
+  acceptedAt: Date;
+  /** The manager who wrote it (a bot's message has none). */
+  managerId: string | null;
+  /** SHA-256 of what was sent (the text, or the kinds of attachments): matches its echo after an unknown outcome. */
+  fingerprint: string;
+  /** HUMAN_AGENT when it went out between 24 hours and 7 days after the customer's last message. */
+  tag: 'HUMAN_AGENT' | null;
+  attempts: number;
+  sendingAt: Date | null;
+  /** When Meta accepted it. */
+  sentToMetaAt: Date | null;
+  /** One part of a text that was split to fit Instagram's limit. */
+  part: { index: number; count: number } | null;
+  /** The checked image Meta fetches from the engine (an upload, or the bytes fetched from the given URL). */
+  mediaId: string | null;
+  idempotencyKey: string | null;
+}
 
 export interface MessageReaction {
   by: 'customer';
@@ -41,7 +75,8 @@ export interface Message {
   deletedAt: Date | null;
   editCount: number;
   reaction: MessageReaction | null;
-  error: { type: string; message: string } | null;
+  error: MessageError | null;
+  outbound?: OutboundDetails;
 }
 
 const messageSchema = new Schema<Message>(
@@ -62,11 +97,12 @@ const messageSchema = new Schema<Message>(
     replyToMid: { type: String, default: null },
     sentAt: { type: Date, required: true },
     receivedAt: { type: Date, required: true },
-    status: { type: String, required: true, enum: ['received', 'queued', 'sending', 'sent', 'failed'] },
+    status: { type: String, required: true, enum: messageStatuses },
     deletedAt: { type: Date, default: null },
     editCount: { type: Number, default: 0 },
     reaction: { type: Schema.Types.Mixed, default: null },
     error: { type: Schema.Types.Mixed, default: null },
+    outbound: { type: Schema.Types.Mixed },
   },
   { collection: 'messages', versionKey: false, minimize: false },
 );

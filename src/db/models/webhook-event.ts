@@ -15,7 +15,9 @@ export type WebhookEventStatus =
   /** For an Instagram account that is not linked to any channel. */
   | 'unlinked'
   /** Signed by Meta but not understood: kept with the problem, never dispatched. */
-  | 'invalid';
+  | 'invalid'
+  /** Could not be recorded after bounded retries: set aside with its reason so the events after it go on. */
+  | 'parked';
 
 export interface WebhookEvent {
   /** The dedupe key (`message:<mid>`, `reaction:<sender>:<mid>:<action>:<ts>`, ...). */
@@ -44,7 +46,7 @@ const webhookEventSchema = new Schema<WebhookEvent>(
   {
     _id: { type: String, required: true },
     eventKey: { type: String, required: true },
-    status: { type: String, required: true, enum: ['pending', 'recorded', 'skipped', 'unlinked', 'invalid'] },
+    status: { type: String, required: true, enum: ['pending', 'recorded', 'skipped', 'unlinked', 'invalid', 'parked'] },
     kind: { type: String, required: true },
     igAccountId: { type: String, default: null },
     customerIgsid: { type: String, default: null },

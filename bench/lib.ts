@@ -1,0 +1,99 @@
+/**
+ * What every benchmark shares: percentiles and tables for its figures, a bounded pool of concurrent tasks, and the
+ * local services it runs on. With MONGODB_URI or TEMPORAL_ADDRESS set, that service is used as it is and nothing is
+ * started for it, as `npm start` does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ferretDbUri, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
+
+export interface Distribution {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank percentiles. */
+export function distribution(samples: number[]): Distribution {
+  if (samples.length === 0) return { count: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN, mean: NaN };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return { count: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: sorted[sorted.length - 1]!, mean: sorted.reduce((sum, x) => sum + x, 0) / sorted.length };
+}
+
+export const ms = (value: number): string => (Number.isNaN(value) ? '-' : value < 100 ? value.toFixed(1) : value.toFixed(0));
+export const rate = (count: number, elapsedMs: number): string => (elapsedMs > 0 ? (count / (elapsedMs / 1000)).toFixed(1) : '-');
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Runs `count` tasks with at most `limit` at once. */
+export async function pool(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+export function describeMachine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.arch()}, node ${process.version}`;
+}
+
+export interface LocalServices {
+  workDir: string;
+  processes: ManagedProcess[];
+  /** What runs where, for the printout. */
+  description: string;
+  stop(options?: { keepLogs?: boolean }): Promise<void>;
+}
+
+/** Starts FerretDB and the Temporal dev server on free ports with throw-away state, unless the environment names them. */
+export async function startLocalServices(database: string): Promise<LocalServices> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-bench-'));
+  const processes: ManagedProcess[] = [];
+  const used: string[] = [];
+  const tasks: Array<Promise<void>> = [];
+  if (process.env.MONGODB_URI) used.push('the database at MONGODB_URI');
+  else {
+    tasks.push(
+      (async () => {
+        const port = await findFreePort();
+        processes.push(await startFerretDb({ port, dataDir: path.join(workDir, 'ferretdb'), output: { file: path.join(workDir, 'ferretdb.log') } }));
+        process.env.MONGODB_URI = ferretDbUri(port, database);
+      })(),
+    );
+    used.push('FerretDB (SQLite) as a child process');
+  }
+  if (process.env.TEMPORAL_ADDRESS) used.push('the Temporal server at TEMPORAL_ADDRESS');
+  else {
+    tasks.push(
+      (async () => {
+        const port = await findFreePort();
+        processes.push(await startTemporalDevServer({ port, uiPort: port + 1000, headless: true, output: { file: path.join(workDir, 'temporal.log') } }));
+        process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+      })(),
+    );
+    used.push('the Temporal dev server as a child process');
+  }
+  await Promise.all(tasks);
+  return {
+    workDir,
+    processes,
+    description: used.join(', '),
+    async stop({ keepLogs = false } = {}) {
+      await Promise.all(processes.map((child) => child.stop()));
+      if (keepLogs) console.log(`logs kept in ${workDir}`);
+      else rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Outbound activities of the conversation workflow: send one queued reply through the Send API, and record what
+ * became of it. A send is recorded before and after the call (`sending`, then `sent`), so an attempt that finds a
+ * message still `sending` knows an earlier attempt died mid-call and never sends it again blindly. Every lookup is
+ * by `_id`. The workflow sends one message of a conversation at a time, so these writes do not race.
+ */
+import type { Models } from '../db/models';
+import type { LinkedAccount, LinkStatus } from '../db/models/linked-account';
+import type { Message } from '../db/models/message';
+import { DomainError, UnknownOutcomeError } from '../domain/errors';
+import type { GraphClient, OutgoingMessage } from '../graph/client';
+import type { Logger } from '../logger';
+import type { TokenCipher } from '../security/token-cipher';
+import { FailureType } from '../temporal/failures';
+import type { AccountProblemInput, RecordSendFailureInput, SendMessageInput, SentMessageResult } from './conversation-contract';
+import { ActivityError } from './failures';
+
+export interface OutboundActivityDeps {
+  models: Pick<Models, 'messages' | 'linkedAccounts'>;
+  graph: Pick<GraphClient, 'sendMessage'>;
+  cipher: TokenCipher;
+  logger: Logger;
+  /** The public address Meta fetches a stored image from. */
+  mediaUrl: (mediaId: string) => string;
+  now?: () => number;
+}
+
+const linkStatusSentence: Record<Exclude<LinkStatus, 'active'>, string> = {
+  reauth_required: 'needs to be re-authenticated by an owner of the channel',
+  messages_access_off: 'has "Allow access to messages" turned off in the Instagram app',
+  unlinked: 'is no longer linked to the channel',
+};
+
+export function createOutboundActivities(deps: OutboundActivityDeps) {
+  const { models } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function loadMessage(messageId: string): Promise<Message> {
+    const message = await models.messages.findOne({ _id: messageId }).lean<Message>();
+    if (!message?.outbound) throw new ActivityError(FailureType.MessageNotFound, `no reply ${messageId} is stored`);
+    return message;
+  }
+
+  async function loadActiveAccount(igAccountId: string): Promise<LinkedAccount> {
+    const account = await models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>();
+    if (!account) throw new ActivityError(FailureType.AccountNotActive, `Instagram account ${igAccountId} is not linked to any channel`);
+    if (account.status !== 'active') {
+      throw new ActivityError(FailureType.AccountNotActive, `Instagram account @${account.username} ${linkStatusSentence[account.status]}: nothing can be sent until then`);
+    }
+    return account;
+  }
+
+  function outgoing(message: Message): OutgoingMessage {
+    const mediaId = message.outbound?.mediaId;
+    if (message.kind === 'image' && mediaId) return { kind: 'image', url: deps.mediaUrl(mediaId) };
+    return { kind: 'text', text: message.text ?? '' };
+  }
+
+  return {
+    async sendMessage(input: SendMessageInput): Promise<SentMessageResult> {
+      const message = await loadMessage(input.messageId);
+      if (message.status === 'sent' && message.mid && message.outbound?.sentToMetaAt) {
+        return { mid: message.mid, sentAt: message.outbound.sentToMetaAt.getTime() };
+      }
+      if (message.status === 'sending') {
+        throw new UnknownOutcomeError('an earlier attempt to send this message stopped during the call: Meta may have sent it');
+      }
+      if (message.status !== 'queued') throw new ActivityError(FailureType.Unexpected, `reply ${input.messageId} is ${message.status}, not queued`);
+      const account = await loadActiveAccount(input.igAccountId);
+
+      await models.messages.updateOne(
+        { _id: message._id },
+        { $set: { status: 'sending', 'outbound.sendingAt': new Date(now()), 'outbound.tag': input.tag ?? null }, $inc: { 'outbound.attempts': 1 } },
+      );
+      try {
+        const sent = await deps.graph.sendMessage({
+          accessToken: deps.cipher.open(account.pageToken),
+          recipientId: input.igsid,
+          message: outgoing(message),
+          ...(input.tag === undefined ? {} : { tag: input.tag }),
+        });
+        const sentAt = now();
+        await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid: sent.messageId, 'outbound.sentToMetaAt': new Date(sentAt), error: null } });
+        return { mid: sent.messageId, sentAt };
+      } catch (error) {
+        // Meta answered with a refusal: nothing went out, so the message waits again for the workflow's decision.
+        // An unknown outcome (and anything after Meta's answer) leaves it `sending`, which no attempt sends again.
+        if (error instanceof DomainError && !(error instanceof UnknownOutcomeError)) {
+          await models.messages.updateOne({ _id: message._id }, { $set: { status: 'queued' } });
+        }
+        deps.logger.warn('send failed', { messageId: message._id, igAccountId: input.igAccountId, type: (error as { type?: string }).type ?? 'Error' });
+        throw error;
+      }
+    },
+
+    async recordSendFailure(input: RecordSendFailureInput): Promise<void> {
+      await models.messages.updateOne({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } });
+    },
+
+    async settleUnknownSend({ messageId }: { messageId: string }): Promise<'sent' | 'unknown'> {
+      const message = await loadMessage(messageId);
+      if (message.status === 'sent') return 'sent';
+      await models.messages.updateOne(
+        { _id: messageId },
+        {
+          $set: {
+            status: 'unknown',
+            error: {
+              type: FailureType.UnknownOutcome,
+              message: 'Meta did not confirm whether this message was sent, and no echo of it arrived: check the conversation in Instagram before sending it again',
+            },
+          },
+        },
+      );
+      return 'unknown';
+    },
+
+    async reportAccountProblem(input: AccountProblemInput): Promise<void> {
+      // Until the account's lifecycle workflow exists, the linked account itself records why it stopped.
+      const status: LinkStatus = input.type === 'MessagesAccessOff' ? 'messages_access_off' : 'reauth_required';
+      const at = new Date(now());
+      await models.linkedAccounts.updateOne(
+        { _id: input.igAccountId },
+        { $set: { status, statusReason: { type: input.type, reason: input.reason ?? null, message: input.message, at }, updatedAt: at } },
+      );
+      deps.logger.warn('linked account stopped by a send', { igAccountId: input.igAccountId, status, reason: input.reason ?? input.type });
+    },
+  };
+}
+
+export type OutboundActivities = ReturnType<typeof createOutboundActivities>;

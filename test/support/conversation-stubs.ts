@@ -1,0 +1,75 @@
+/**
+ * Stub activities of the conversation workflow for workflow tests on the time-skipping server (the only layer
+ * where activities are stubbed). Inbound events get the Meta timestamps a test chose; sends follow a script of
+ * outcomes per message, raised through the engine's real failure mapping; each call is logged with the server's
+ * (simulated) time at which it was scheduled.
+ */
+import { Context } from '@temporalio/activity';
+import type {
+  AccountProblemInput,
+  CloseConversationInput,
+  ConversationActivities,
+  RecordedInboundEvent,
+  RecordSendFailureInput,
+  SendMessageInput,
+} from '../../src/activities/conversation-contract';
+import { withFailureMapping } from '../../src/activities/failures';
+
+export type ScriptedSend = 'sent' | Error;
+
+export interface StubLog {
+  recorded: string[];
+  closed: Array<CloseConversationInput & { firedAt: number }>;
+  sends: Array<SendMessageInput & { at: number; attempt: number }>;
+  failures: RecordSendFailureInput[];
+  unknownSettled: string[];
+  accountProblems: AccountProblemInput[];
+  parked: string[];
+}
+
+export interface ConversationStubs {
+  activities: ConversationActivities;
+  log: StubLog;
+  /** Events recorded from now on get these answers (keyed by event id). */
+  events: Map<string, RecordedInboundEvent>;
+  /** What each attempt to send a message does, in order; when the script runs out, the message is sent. */
+  sendScript: Map<string, ScriptedSend[]>;
+}
+
+const scheduledAt = (): number => Context.current().info.scheduledTimestampMs;
+
+export function createConversationStubs(events: Map<string, RecordedInboundEvent> = new Map()): ConversationStubs {
+  const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [] };
+  const sendScript = new Map<string, ScriptedSend[]>();
+  const activities: ConversationActivities = {
+    async recordInboundEvent({ eventId }) {
+      const event = events.get(eventId);
+      if (!event) throw new Error(`unknown event ${eventId}`);
+      log.recorded.push(eventId);
+      return event;
+    },
+    async closeConversation(input) {
+      log.closed.push({ ...input, firedAt: scheduledAt() });
+    },
+    async parkInboundEvent({ eventId }) {
+      log.parked.push(eventId);
+    },
+    async sendMessage(input) {
+      log.sends.push({ ...input, at: scheduledAt(), attempt: Context.current().info.attempt });
+      const next = sendScript.get(input.messageId)?.shift();
+      if (next instanceof Error) throw next;
+      return { mid: `mid-${input.messageId}`, sentAt: scheduledAt() };
+    },
+    async recordSendFailure(input) {
+      log.failures.push(input);
+    },
+    async settleUnknownSend({ messageId }) {
+      log.unknownSettled.push(messageId);
+      return 'unknown';
+    },
+    async reportAccountProblem(input) {
+      log.accountProblems.push(input);
+    },
+  };
+  return { activities: withFailureMapping(activities), log, events, sendScript };
+}

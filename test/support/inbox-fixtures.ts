@@ -1,0 +1,142 @@
+/**
+ * Inbox data written straight into a test engine's database (no Meta, no workflows): channels with a manager's
+ * key, linked accounts, customers, conversations and messages, with the times a test asks for, so that tests of
+ * the inbox API can make rows that share a millisecond.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Models } from '../../src/db/models';
+import type { Conversation } from '../../src/db/models/conversation';
+import { makeCustomerKey, type Customer } from '../../src/db/models/customer';
+import { newLinkedAccount, type LinkStatus } from '../../src/db/models/linked-account';
+import { hashApiKey } from '../../src/db/models/manager';
+import type { Message } from '../../src/db/models/message';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API, read field by field
+export type Json = Record<string, any>;
+
+export const uid = (): string => randomUUID().slice(0, 8);
+
+export interface TestChannel {
+  channelId: string;
+  managerId: string;
+  apiKey: string;
+}
+
+export function createInboxFixtures(models: Models) {
+  return {
+    async channel(prefix = 'channel'): Promise<TestChannel> {
+      const channelId = `${prefix}-${uid()}`;
+      const managerId = `manager-${uid()}`;
+      const apiKey = `key-${randomUUID()}`;
+      await models.managers.create({ managerId, channelId, name: 'Owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: new Date() });
+      return { channelId, managerId, apiKey };
+    },
+
+    async linkAccount(igAccountId: string, channelId: string, status: LinkStatus = 'active'): Promise<void> {
+      const account = { ...newLinkedAccount({ igAccountId, channelId, pageId: `page-${igAccountId}`, username: `${igAccountId}.shop`, pageToken: { keyId: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' } }), status };
+      await models.linkedAccounts.replaceOne({ _id: igAccountId }, account, { upsert: true });
+    },
+
+    async customer(igAccountId: string, igsid: string, channelId: string, fields: Partial<Customer> = {}): Promise<Customer> {
+      const customer: Customer = {
+        _id: makeCustomerKey(igAccountId, igsid),
+        igAccountId,
+        igsid,
+        channelId,
+        username: `user.${igsid}`,
+        name: `Customer ${igsid}`,
+        profilePicUrl: 'https://cdn.example/p.jpg',
+        usernameHistory: [{ username: `user.${igsid}`, seenAt: new Date(Date.UTC(2026, 0, 1)) }],
+        profileFetchedAt: new Date(),
+        profileError: null,
+        memberId: null,
+        firstSeenAt: new Date(Date.UTC(2026, 0, 1)),
+        ...fields,
+      };
+      await models.customers.collection.insertOne({ ...customer } as never);
+      return customer;
+    },
+
+    /** Conversations of one customer; `lastMessageAt: null` makes one that has only a referral so far. */
+    async conversations(base: { channelId: string; igAccountId: string; igsid: string }, rows: Array<{ openedAt: Date; lastMessageAt: Date | null; state?: 'open' | 'closed' }>): Promise<Conversation[]> {
+      const conversations: Conversation[] = rows.map((row) => {
+        const conversationId = `conv-${randomUUID()}`;
+        return {
+          _id: conversationId,
+          conversationId,
+          ...base,
+          state: row.state ?? 'open',
+          workflowId: `ig-conversation/${base.igAccountId}/${base.igsid}`,
+          openedAt: row.openedAt,
+          lastCustomerMessageAt: row.lastMessageAt,
+          windowClosesAt: row.lastMessageAt ? new Date(row.lastMessageAt.getTime() + 7 * 24 * 3600 * 1000) : null,
+          lastMessageAt: row.lastMessageAt,
+          lastReadMid: null,
+          lastReferral: row.lastMessageAt ? null : { ref: 'ad-1', source: 'ADS', at: row.openedAt },
+          closedAt: null,
+        };
+      });
+      if (conversations.length > 0) await models.conversations.collection.insertMany(conversations.map((c) => ({ ...c })) as never[]);
+      return conversations;
+    },
+
+    /** `count` customer text messages of a conversation, all sent at `sentAt`. */
+    async messages(conversation: Conversation, count: number, sentAt: Date): Promise<Message[]> {
+      const messages: Message[] = Array.from({ length: count }, (_, index) => {
+        const mid = `mid-${randomUUID()}`;
+        return {
+          _id: mid,
+          messageId: mid,
+          mid,
+          conversationId: conversation.conversationId,
+          channelId: conversation.channelId,
+          igAccountId: conversation.igAccountId,
+          igsid: conversation.igsid,
+          direction: 'inbound',
+          senderType: 'customer',
+          kind: 'text',
+          text: `message ${index}`,
+          attachments: [],
+          story: null,
+          replyToMid: null,
+          sentAt,
+          receivedAt: sentAt,
+          status: 'received',
+          deletedAt: null,
+          editCount: 0,
+          reaction: null,
+          error: null,
+        };
+      });
+      if (messages.length > 0) await models.messages.collection.insertMany(messages.map((m) => ({ ...m })) as never[]);
+      return messages;
+    },
+  };
+}
+
+export type InboxFixtures = ReturnType<typeof createInboxFixtures>;
+
+/** A call on the API with a manager's key (or none, or any Authorization header). */
+export function createApiCaller(baseUrl: string) {
+  return async (
+    method: string,
+    path: string,
+    options: { key?: string | null; authorization?: string; body?: unknown; rawBody?: string; contentType?: string } = {},
+  ): Promise<{ status: number; body: Json; text: string; contentType: string }> => {
+    const headers: Record<string, string> = {};
+    if (options.authorization !== undefined) headers.authorization = options.authorization;
+    else if (options.key) headers.authorization = `Bearer ${options.key}`;
+    let body: string | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    let json: Json = {};
+    if (contentType.includes('json')) json = JSON.parse(text);
+    return { status: response.status, body: json, text, contentType };
+  };
+}
+
+export type ApiCaller = ReturnType<typeof createApiCaller>;
