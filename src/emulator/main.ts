@@ -1,9 +1,9 @@
 /** Entry point of the Meta emulator process (port 4010 by default): Graph API, login dialog, webhooks, control API. */
 import type { Server } from 'node:http';
 import { loadConfig } from '../config';
-import { onShutdownSignal } from '../lifecycle';
-import { createLogger } from '../logger';
 import { createEmulator } from './app';
+import { createLogger } from './logger';
+import { stopOnSignal } from './shutdown';
 
 function main(): void {
   const config = loadConfig();
@@ -36,7 +36,7 @@ function main(): void {
     logger.error('meta emulator could not listen', { error });
     process.exit(1);
   });
-  onShutdownSignal(logger, async () => {
+  stopOnSignal(logger, async () => {
     await emulator.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -3,7 +3,7 @@ import { createClock } from '../../src/emulator/clock';
 import { EmulatorState } from '../../src/emulator/state';
 import { parseWebhookPayload, type MessagingEvent } from '../../src/emulator/webhook-schema';
 import { createWebhookSender } from '../../src/emulator/webhook-sender';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/emulator/logger';
 
 function world() {
   const clock = createClock();

@@ -5,7 +5,7 @@
  */
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { Logger } from '../../logger';
+import type { Logger } from '../logger';
 import type { FaultSwitches } from '../faults';
 import { graphErrors } from '../graph-errors';
 import { fetchMedia } from '../media-fetch';

@@ -5,9 +5,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEmulator, type Emulator } from '../../../src/emulator/app';
+import { createLogger } from '../../../src/emulator/logger';
 import { DEMO } from '../../../src/emulator/seed';
 import { createGraphClient, type GraphClient } from '../../../src/graph/client';
-import { createLogger } from '../../../src/logger';
 
 export const APP_ID = '100000000000001';
 export const APP_SECRET = 'contract-test-app-secret';
