@@ -1,35 +1,25 @@
 /** Entry point of the Meta emulator process (port 4010 by default): Graph API, login dialog, webhooks, control API. */
 import type { Server } from 'node:http';
-import { loadConfig } from '../config';
 import { createEmulator } from './app';
+import { loadEmulatorConfig } from './config';
 import { createLogger } from './logger';
 import { stopOnSignal } from './shutdown';
 
 function main(): void {
-  const config = loadConfig();
+  const config = loadEmulatorConfig();
   const logger = createLogger({ level: config.logLevel, base: { process: 'meta-emulator' } });
   const emulator = createEmulator({
     logger,
-    publicBaseUrl: () => config.emulator.publicUrl,
-    seed: {
-      appId: config.meta.appId,
-      appSecret: config.meta.appSecret,
-      verifyToken: config.meta.webhookVerifyToken,
-      webhookUrl: config.emulator.webhookUrl,
-      demo: config.emulator.seedDemo,
-    },
-    webhookOptions: {
-      timeoutMs: config.emulator.webhookTimeoutMs,
-      retryDelaysMs: config.emulator.webhookRetryDelaysMs,
-      giveUpAfterMs: config.emulator.webhookGiveUpMs,
-    },
+    publicBaseUrl: () => config.publicUrl,
+    seed: config.seed,
+    webhookOptions: config.webhooks,
   });
-  const server: Server = emulator.app.listen(config.emulator.port, config.emulator.host, () => {
+  const server: Server = emulator.app.listen(config.port, config.host, () => {
     logger.info('meta emulator listening', {
-      url: config.emulator.publicUrl,
-      webhookUrl: config.emulator.webhookUrl,
-      appId: config.meta.appId,
-      demoSeeded: config.emulator.seedDemo,
+      url: config.publicUrl,
+      webhookUrl: config.seed.webhookUrl,
+      appId: config.seed.appId,
+      demoSeeded: config.seed.demo,
     });
   });
   server.on('error', (error) => {
