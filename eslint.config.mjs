@@ -23,13 +23,13 @@ export default tseslint.config(
         {
           object: 'process',
           property: 'env',
-          message: "Read settings through the program's config module only: src/config.ts (engine), src/emulator/config.ts (emulator).",
+          message: "Read settings through the program's config module only: src/config.ts (engine), emulator/config.ts (emulator).",
         },
       ],
     },
   },
   {
-    files: ['src/config.ts', 'src/emulator/config.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/config.ts', 'emulator/config.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

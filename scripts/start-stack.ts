@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadEmulatorConfig } from '../src/emulator/config';
+import { loadEmulatorConfig } from '../emulator/config';
 import { loadConfig, loadStackConfig } from '../src/config';
 import {
   delay,

@@ -11,7 +11,7 @@ import {
   UnknownOutcomeError,
   WindowClosedError,
 } from '../../src/domain/errors';
-import { parseWebhookPayload } from '../../src/emulator/webhook-schema';
+import { parseWebhookPayload } from '../../emulator/webhook-schema';
 import { APP_ID, DEMO, type Harness, type Json, makeClient, startHarness, startMediaServer } from './support/harness';
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');

@@ -1,6 +1,6 @@
-/** The emulator's own settings (src/emulator/config.ts), and the line between them and the engine's. */
+/** The emulator's own settings (emulator/config.ts), and the line between them and the engine's. */
 import { configVariableNames } from '../../src/config';
-import { emulatorConfigVariableNames, EmulatorConfigError, loadEmulatorConfig } from '../../src/emulator/config';
+import { emulatorConfigVariableNames, EmulatorConfigError, loadEmulatorConfig } from '../../emulator/config';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {

@@ -1,5 +1,5 @@
-/** The emulator's own log lines (src/emulator/logger.ts). */
-import { createLogger } from '../../src/emulator/logger';
+/** The emulator's own log lines (emulator/logger.ts). */
+import { createLogger } from '../../emulator/logger';
 
 describe('the emulator logger', () => {
   it('writes one JSON object a line, with its level, message, base fields and fields', () => {

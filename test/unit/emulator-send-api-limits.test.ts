@@ -1,5 +1,5 @@
 /**
- * The emulator's own Send API limits (src/emulator/send-api-limits.ts), from Meta's documentation: text of at most
+ * The emulator's own Send API limits (emulator/send-api-limits.ts), from Meta's documentation: text of at most
  * 1,000 UTF-8 bytes, images that are PNG or JPEG by their bytes, at most 8 MB. Byte counts are worked out by hand.
  */
 import {
@@ -8,7 +8,7 @@ import {
   SEND_API_IMAGE_MAX_BYTES,
   SEND_API_TEXT_MAX_BYTES,
   utf8ByteCount,
-} from '../../src/emulator/send-api-limits';
+} from '../../emulator/send-api-limits';
 
 describe('utf8ByteCount', () => {
   it.each([
