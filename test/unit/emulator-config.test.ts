@@ -2,16 +2,6 @@
 import { configVariableNames } from '../../src/config';
 import { emulatorConfigVariableNames, EmulatorConfigError, loadEmulatorConfig } from '../../emulator/config';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadEmulatorConfig(env);
-  } catch (error) {
-    if (error instanceof EmulatorConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected an EmulatorConfigError');
-}
-
 describe('loadEmulatorConfig', () => {
   it('gives the local defaults with an empty environment', () => {
     expect(loadEmulatorConfig({})).toEqual({
@@ -55,7 +45,14 @@ describe('loadEmulatorConfig', () => {
   });
 
   it('fails naming each wrong variable', () => {
-    const problems = problemsOf({ EMULATOR_PORT: 'eighty', EMULATOR_WEBHOOK_URL: 'not a url', EMULATOR_WEBHOOK_RETRY_DELAYS_MS: '1s,2s', EMULATOR_SEED_DEMO: 'maybe' });
+    let thrown: unknown;
+    try {
+      loadEmulatorConfig({ EMULATOR_PORT: 'eighty', EMULATOR_WEBHOOK_URL: 'not a url', EMULATOR_WEBHOOK_RETRY_DELAYS_MS: '1s,2s', EMULATOR_SEED_DEMO: 'maybe' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(EmulatorConfigError);
+    const { problems } = thrown as EmulatorConfigError;
     expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['EMULATOR_PORT', 'EMULATOR_SEED_DEMO', 'EMULATOR_WEBHOOK_RETRY_DELAYS_MS', 'EMULATOR_WEBHOOK_URL']);
     expect(problems.find((problem) => problem.startsWith('EMULATOR_WEBHOOK_RETRY_DELAYS_MS'))).toContain('comma-separated list of milliseconds');
   });
