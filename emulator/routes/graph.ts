@@ -6,8 +6,8 @@
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import type { FaultSwitches } from '../faults';
-import { graphErrors } from '../graph-errors';
+import type { FaultSwitches, RefusalKind } from '../faults';
+import { type GraphError, graphErrors } from '../graph-errors';
 import { fetchMedia } from '../media-fetch';
 import type { Messaging } from '../messaging';
 import { acceptedImageFormat, isTextWithinSendApiLimit, SEND_API_IMAGE_MAX_BYTES, SEND_API_TEXT_MAX_BYTES } from '../send-api-limits';
@@ -321,6 +321,23 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
 
   // --- Send API ---------------------------------------------------------------------------------------------
 
+  function refusalError(kind: RefusalKind | undefined): GraphError {
+    switch (kind) {
+      case 'not_receiving':
+        return graphErrors.notReceiving();
+      case 'not_available':
+        return graphErrors.notAvailable();
+      case 'temporarily_restricted':
+        return graphErrors.temporarilyRestricted();
+      case 'business_blocked':
+        return graphErrors.businessBlocked();
+      case 'no_matching_user':
+        return graphErrors.noMatchingUser();
+      default:
+        return graphErrors.windowClosed();
+    }
+  }
+
   function hang(res: Response, hangMs: number): void {
     // Hold the call like an overloaded Meta, then drop the connection; a client that gives up first closes it.
     const timer = setTimeout(() => res.socket?.destroy(), hangMs);
@@ -380,6 +397,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     if (!grantCovers(token.grant, 'instagram_manage_messages', igAccountId)) throw graphErrors.noMessagingPermission();
 
     const fault = deps.faults.next(igAccountId);
+    if (fault?.mode === 'refusal') throw refusalError(fault.refusal);
     if (fault?.mode === 'transient_1') throw graphErrors.unknownError();
     if (fault?.mode === 'transient_2') throw graphErrors.unexpectedError();
     if (fault?.mode === 'server_error') {

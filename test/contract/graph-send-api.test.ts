@@ -281,6 +281,32 @@ describe('fault switches', () => {
     expect(error.upstream).toMatchObject({ httpStatus: 502 });
   });
 
+  it.each([
+    ['not_receiving', 551, undefined, 'RecipientUnavailable'],
+    ['not_available', 551, 1545041, 'RecipientUnavailable'],
+    ['temporarily_restricted', 10, 1893063, 'SendingRestricted'],
+    ['business_blocked', 100, 2534029, 'SendingRestricted'],
+    ['no_matching_user', 100, 2534014, 'RecipientUnavailable'],
+    ['window_closed', 10, 2534022, 'WindowClosed'],
+  ] as const)('a %s refusal answers Meta %i/%s, which the client maps to %s; nothing is sent', async (refusal, code, subcode, type) => {
+    await h.control('PUT', '/faults/send-api', { mode: 'refusal', refusal, count: 1 });
+    const before = (await sentMessages()).length;
+    const error = await sendText('refused?').then(
+      () => undefined,
+      (failure: unknown) => failure as { type?: string; upstream?: { code?: number; subcode?: number } },
+    );
+    expect(error?.type).toBe(type);
+    expect(error?.upstream).toMatchObject({ code, subcode });
+    expect((await sentMessages()).length).toBe(before);
+    await expect(sendText('and now it goes')).resolves.toHaveProperty('messageId');
+  });
+
+  it('a refusal fault without the refusal to answer is refused by the control API', async () => {
+    const { status, body } = await h.control('PUT', '/faults/send-api', { mode: 'refusal', count: 1 });
+    expect(status).toBe(400);
+    expect(JSON.stringify(body)).toMatch(/refusal/);
+  });
+
   it('1/1357046 → UnknownOutcome, and the message was in fact sent', async () => {
     await h.control('PUT', '/faults/send-api', { mode: 'unknown_outcome', count: 1 });
     const before = (await sentMessages()).length;
