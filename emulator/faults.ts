@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const faultModes = ['transient_1', 'transient_2', 'server_error', 'timeout', 'unknown_outcome', 'refusal'] as const;
+export const faultModes = ['transient_1', 'transient_2', 'server_error', 'timeout', 'unknown_outcome', 'refusal', 'slow'] as const;
 export type FaultMode = (typeof faultModes)[number];
 
 /** Meta's permanent Send API refusals a `refusal` fault answers with (META-API 2.6). */
@@ -22,7 +22,7 @@ export const faultRuleSchema = z
     igAccountId: z.string().optional(),
     /** server_error: the HTTP status (5xx). */
     status: z.number().int().min(500).max(599).default(503),
-    /** timeout: how long the emulator holds the call before dropping the connection (ms). */
+    /** timeout: how long the emulator holds the call before dropping the connection (ms); slow: how long it holds a call it then serves normally. */
     hangMs: z.number().int().min(0).max(600_000).default(30_000),
     /** refusal: which of Meta's permanent refusals to answer with. */
     refusal: z.enum(refusalKinds).optional(),

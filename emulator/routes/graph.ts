@@ -408,6 +408,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
       hang(res, fault.hangMs);
       return;
     }
+    if (fault?.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.hangMs));
 
     checkRateLimits(igAccountId);
 

@@ -301,6 +301,15 @@ describe('fault switches', () => {
     await expect(sendText('and now it goes')).resolves.toHaveProperty('messageId');
   });
 
+  it('a slow fault holds the call, then serves it: the message is sent once', async () => {
+    await h.control('PUT', '/faults/send-api', { mode: 'slow', count: 1, hangMs: 300 });
+    const before = (await sentMessages()).length;
+    const started = Date.now();
+    await expect(sendText('slowly')).resolves.toHaveProperty('messageId');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect((await sentMessages()).length).toBe(before + 1);
+  });
+
   it('a refusal fault without the refusal to answer is refused by the control API', async () => {
     const { status, body } = await h.control('PUT', '/faults/send-api', { mode: 'refusal', count: 1 });
     expect(status).toBe(400);
