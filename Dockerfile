@@ -1,11 +1,12 @@
 # One image for both processes of the engine: `node dist/server.js` (api) and `node dist/worker.js` (worker).
+# Only the engine is built into it: the Meta emulator (emulator/) is a local stand-in, never deployed.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build:engine && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

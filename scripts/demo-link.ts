@@ -6,6 +6,7 @@
  * replaces it for users; this is the shortcut for trying the product on the emulator.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { DEMO } from '../emulator/seed';
 import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes } from '../src/db/models';
@@ -15,8 +16,6 @@ import { createGraphClient } from '../src/graph/client';
 import { createTokenCipher } from '../src/security/token-cipher';
 
 const DEMO_CHANNEL_ID = 'demo-channel';
-const DEMO_PAGE_ID = '110000000000101';
-const DEMO_IG_ACCOUNT_ID = '17841400000000101';
 const REDIRECT_URI = 'http://127.0.0.1/oauth/callback';
 const SCOPES = ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata', 'pages_read_engagement', 'pages_show_list', 'business_management'];
 
@@ -31,8 +30,8 @@ async function main(): Promise<void> {
       redirect_uri: REDIRECT_URI,
       state: randomUUID(),
       scope: SCOPES.join(','),
-      email: 'demo@example.com',
-      password: 'demo-password',
+      email: DEMO.user.email,
+      password: DEMO.user.password,
     }),
   }).catch((error: unknown) => {
     throw new Error(`the Meta emulator does not answer at ${emulator} (${(error as Error).message}): is 'npm start' running?`);
@@ -43,8 +42,8 @@ async function main(): Promise<void> {
   const graph = createGraphClient({ baseUrl: emulator, version: config.meta.graphApiVersion, timeoutMs: config.meta.graphApiTimeoutMs, appId: config.meta.appId, appSecret: config.meta.appSecret });
   const short = await graph.exchangeCode({ code, redirectUri: REDIRECT_URI });
   const long = await graph.exchangeForLongLivedToken(short.accessToken);
-  const page = (await graph.listPages(long.accessToken)).find((candidate) => candidate.id === DEMO_PAGE_ID);
-  if (!page?.accessToken) throw new Error('the demo Page is not among the Pages of demo@example.com');
+  const page = (await graph.listPages(long.accessToken)).find((candidate) => candidate.id === DEMO.page.id);
+  if (!page?.accessToken) throw new Error(`the demo Page is not among the Pages of ${DEMO.user.email}`);
   await graph.subscribeApp(page.id, page.accessToken, ['messages', 'message_reactions', 'messaging_seen', 'messaging_postbacks', 'messaging_referral']);
 
   const database = await connectDatabase({ uri: config.mongodb.uri, serverSelectionTimeoutMs: 3000 });
@@ -53,10 +52,10 @@ async function main(): Promise<void> {
     await ensureIndexes(models);
     const now = new Date();
     const { _id, ...account } = newLinkedAccount({
-      igAccountId: DEMO_IG_ACCOUNT_ID,
+      igAccountId: DEMO.igAccount.id,
       channelId: DEMO_CHANNEL_ID,
       pageId: page.id,
-      username: 'demo.shop',
+      username: DEMO.igAccount.username,
       pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken),
       at: now,
     });
@@ -66,11 +65,11 @@ async function main(): Promise<void> {
 
     const api = config.api.publicBaseUrl;
     const lines = [
-      `linked @demo.shop (${DEMO_IG_ACCOUNT_ID}) to channel "${DEMO_CHANNEL_ID}"`,
+      `linked @${DEMO.igAccount.username} (${DEMO.igAccount.id}) to channel "${DEMO_CHANNEL_ID}"`,
       `owner API key (shown once): ${apiKey}`,
       '',
       'send a DM as a customer:',
-      `  curl -s ${emulator}/_emulator/ig-accounts/${DEMO_IG_ACCOUNT_ID}/inbound -H 'content-type: application/json' \\`,
+      `  curl -s ${emulator}/_emulator/ig-accounts/${DEMO.igAccount.id}/inbound -H 'content-type: application/json' \\`,
       `    -d '{"from":{"username":"mina.customer"},"kind":"text","text":"Hi! Is the blue one in stock?"}'`,
       'read the inbox:',
       `  curl -s ${api}/v1/channels/${DEMO_CHANNEL_ID}/conversations -H 'authorization: Bearer ${apiKey}'`,

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { loadEmulatorConfig } from '../emulator/config';
 import { loadConfig, loadStackConfig } from '../src/config';
 import {
   delay,
@@ -31,13 +32,14 @@ async function main(): Promise<void> {
   }
   // Without GRAPH_API_URL the engine talks to the Meta emulator, which the launcher then runs too.
   if (stack.startEmulator) {
-    const emulatorPort = loadConfig(childEnv).emulator.port;
+    const emulatorPort = loadEmulatorConfig(childEnv).port;
     childEnv.GRAPH_API_URL = `http://127.0.0.1:${emulatorPort}`;
     childEnv.META_LOGIN_DIALOG_URL ??= `http://127.0.0.1:${emulatorPort}/dialog/oauth`;
     childEnv.EMULATOR_WEBHOOK_URL ??= `http://127.0.0.1:${loadConfig(childEnv).api.port}/webhooks/instagram`;
   }
   // Validates every setting before anything starts, naming the variable that is wrong.
   const config = loadConfig(childEnv);
+  if (stack.startEmulator) loadEmulatorConfig(childEnv);
 
   const running: ManagedProcess[] = [];
   let shuttingDown = false;

@@ -8,9 +8,6 @@ import { describeIssues } from './validation-issues';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.string().url();
-const boolFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 // Local defaults match the stack that `npm start` runs (and the emulator's seeded app);
 // production must set the secrets explicitly (see `productionRequired` below).
@@ -59,19 +56,6 @@ const environmentSchema = z.object({
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64')
     .default(Buffer.alloc(32, 7).toString('base64')),
   REAUTH_PERIOD_DAYS: z.coerce.number().int().min(1).max(90).default(60),
-
-  EMULATOR_PORT: port.default(4010),
-  EMULATOR_WEBHOOK_URL: url.default('http://127.0.0.1:3000/webhooks/instagram'),
-  EMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
-  EMULATOR_PUBLIC_URL: url.optional(),
-  EMULATOR_SEED_DEMO: boolFlag.default(true),
-  EMULATOR_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
-  EMULATOR_WEBHOOK_RETRY_DELAYS_MS: z
-    .string()
-    .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of milliseconds')
-    .default('1000,5000,15000,60000,300000')
-    .transform((value) => value.split(',').map(Number)),
-  EMULATOR_WEBHOOK_GIVE_UP_MS: z.coerce.number().int().min(0).default(60 * 60 * 1000),
 });
 
 /** Settings that have a local default but must be set explicitly when NODE_ENV=production. */
@@ -97,16 +81,6 @@ export interface AppConfig {
     webhookVerifyToken: string;
   };
   tokens: { encryptionKey: Buffer; reauthPeriodDays: number };
-  emulator: {
-    port: number;
-    webhookUrl: string;
-    host: string;
-    publicUrl: string;
-    seedDemo: boolean;
-    webhookTimeoutMs: number;
-    webhookRetryDelaysMs: number[];
-    webhookGiveUpMs: number;
-  };
 }
 
 export class ConfigError extends Error {
@@ -166,16 +140,6 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       webhookVerifyToken: e.META_WEBHOOK_VERIFY_TOKEN,
     },
     tokens: { encryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64'), reauthPeriodDays: e.REAUTH_PERIOD_DAYS },
-    emulator: {
-      port: e.EMULATOR_PORT,
-      webhookUrl: e.EMULATOR_WEBHOOK_URL,
-      host: e.EMULATOR_HOST,
-      publicUrl: (e.EMULATOR_PUBLIC_URL ?? `http://127.0.0.1:${e.EMULATOR_PORT}`).replace(/\/+$/, ''),
-      seedDemo: e.EMULATOR_SEED_DEMO,
-      webhookTimeoutMs: e.EMULATOR_WEBHOOK_TIMEOUT_MS,
-      webhookRetryDelaysMs: e.EMULATOR_WEBHOOK_RETRY_DELAYS_MS,
-      webhookGiveUpMs: e.EMULATOR_WEBHOOK_GIVE_UP_MS,
-    },
   };
 }
 

@@ -3,7 +3,7 @@
  * an independent HMAC over the exact bytes received, retries, give-up, duplicates, reordering and batches.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { parseWebhookPayload, type MessagingEvent } from '../../src/emulator/webhook-schema';
+import { parseWebhookPayload, type MessagingEvent } from '../../emulator/webhook-schema';
 import { APP_ID, APP_SECRET, DEMO, type Harness, type Json, type ReceivedWebhook, startHarness } from './support/harness';
 
 let h: Harness;

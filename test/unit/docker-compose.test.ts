@@ -67,7 +67,7 @@ describe('docker-compose.yml', () => {
     expect(service('api').command).toContain('dist/server.js');
     expect(service('worker').command).toContain('dist/worker.js');
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toContain('RUN npm run build');
+    expect(dockerfile).toContain('RUN npm run build:engine');
     expect(dockerfile).toContain('dist/server.js');
   });
 

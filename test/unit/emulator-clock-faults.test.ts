@@ -1,6 +1,6 @@
 /** The emulator's controllable clock and Send API fault switches. */
-import { createClock } from '../../src/emulator/clock';
-import { createFaultSwitches, faultRuleSchema } from '../../src/emulator/faults';
+import { createClock } from '../../emulator/clock';
+import { createFaultSwitches, faultRuleSchema } from '../../emulator/faults';
 
 describe('createClock', () => {
   it('follows real time plus an offset that advance, set and reset move', () => {

@@ -1,6 +1,6 @@
 /** Serialization and signing the way Meta does them (META-API 1.2). */
 import { createHmac } from 'node:crypto';
-import { serializeLikeMeta, signatureSha1, signatureSha256 } from '../../src/emulator/meta-json';
+import { serializeLikeMeta, signatureSha1, signatureSha256 } from '../../emulator/meta-json';
 
 describe('serializeLikeMeta', () => {
   it('escapes non-ASCII as lowercase \\uXXXX, as in Meta\'s example', () => {

@@ -2,8 +2,8 @@
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serializeLikeMeta, signatureSha256 } from '../../src/emulator/meta-json';
-import { parseWebhookPayload, WebhookPayloadError } from '../../src/emulator/webhook-schema';
+import { serializeLikeMeta, signatureSha256 } from '../../emulator/meta-json';
+import { parseWebhookPayload, WebhookPayloadError } from '../../emulator/webhook-schema';
 
 const fixtureDir = join(__dirname, '..', 'fixtures', 'meta');
 const fixtures = readdirSync(fixtureDir).filter((name) => name.endsWith('.json'));

@@ -1,9 +1,9 @@
 /** The webhook sender's batching window and shutdown, with a recording fetch standing in for the receiver. */
-import { createClock } from '../../src/emulator/clock';
-import { EmulatorState } from '../../src/emulator/state';
-import { parseWebhookPayload, type MessagingEvent } from '../../src/emulator/webhook-schema';
-import { createWebhookSender } from '../../src/emulator/webhook-sender';
-import { createLogger } from '../../src/logger';
+import { createClock } from '../../emulator/clock';
+import { EmulatorState } from '../../emulator/state';
+import { parseWebhookPayload, type MessagingEvent } from '../../emulator/webhook-schema';
+import { createWebhookSender } from '../../emulator/webhook-sender';
+import { createLogger } from '../../emulator/logger';
 
 function world() {
   const clock = createClock();

@@ -4,10 +4,10 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createEmulator, type Emulator } from '../../../src/emulator/app';
-import { DEMO } from '../../../src/emulator/seed';
+import { createEmulator, type Emulator } from '../../../emulator/app';
+import { createLogger } from '../../../emulator/logger';
+import { DEMO } from '../../../emulator/seed';
 import { createGraphClient, type GraphClient } from '../../../src/graph/client';
-import { createLogger } from '../../../src/logger';
 
 export const APP_ID = '100000000000001';
 export const APP_SECRET = 'contract-test-app-secret';

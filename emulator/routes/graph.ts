@@ -5,13 +5,12 @@
  */
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { isSendableImageKind, MAX_IMAGE_BYTES, sniffImageKind } from '../../domain/media';
-import { MAX_TEXT_BYTES, utf8ByteLength } from '../../domain/text';
-import type { Logger } from '../../logger';
-import type { FaultSwitches } from '../faults';
-import { graphErrors } from '../graph-errors';
+import type { Logger } from '../logger';
+import type { FaultSwitches, RefusalKind } from '../faults';
+import { type GraphError, graphErrors } from '../graph-errors';
 import { fetchMedia } from '../media-fetch';
 import type { Messaging } from '../messaging';
+import { acceptedImageFormat, isTextWithinSendApiLimit, SEND_API_IMAGE_MAX_BYTES, SEND_API_TEXT_MAX_BYTES } from '../send-api-limits';
 import {
   DAY_MS,
   type EmulatorState,
@@ -322,6 +321,23 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
 
   // --- Send API ---------------------------------------------------------------------------------------------
 
+  function refusalError(kind: RefusalKind | undefined): GraphError {
+    switch (kind) {
+      case 'not_receiving':
+        return graphErrors.notReceiving();
+      case 'not_available':
+        return graphErrors.notAvailable();
+      case 'temporarily_restricted':
+        return graphErrors.temporarilyRestricted();
+      case 'business_blocked':
+        return graphErrors.businessBlocked();
+      case 'no_matching_user':
+        return graphErrors.noMatchingUser();
+      default:
+        return graphErrors.windowClosed();
+    }
+  }
+
   function hang(res: Response, hangMs: number): void {
     // Hold the call like an overloaded Meta, then drop the connection; a client that gives up first closes it.
     const timer = setTimeout(() => res.socket?.destroy(), hangMs);
@@ -353,7 +369,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
       return { type, payload: { url: messaging.cdn(`media/${media.id}`) } };
     }
     if (url === undefined) throw graphErrors.invalidParameter('attachment payload needs a url or an attachment_id');
-    const maxBytes = type === 'image' ? MAX_IMAGE_BYTES : MAX_OTHER_MEDIA_BYTES;
+    const maxBytes = type === 'image' ? SEND_API_IMAGE_MAX_BYTES : MAX_OTHER_MEDIA_BYTES;
     const fetched = await fetchMedia(url, { maxBytes, timeoutMs: deps.mediaFetchTimeoutMs, fetchImpl: deps.fetchImpl });
     if (!fetched.ok) {
       deps.logger.debug('send api media fetch refused', { reason: fetched.reason, detail: fetched.detail });
@@ -362,11 +378,9 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     let contentType = fetched.contentType ?? 'application/octet-stream';
     if (type === 'image') {
       // The bytes decide, not the Content-Type header a server claims.
-      const kind = sniffImageKind(fetched.bytes);
-      if (!isSendableImageKind(kind)) {
-        throw graphErrors.mediaTypeMismatch(kind === undefined ? 'the file is not an image' : `image type ${kind} is not accepted`);
-      }
-      contentType = kind === 'jpeg' ? 'image/jpeg' : kind === 'ico' ? 'image/x-icon' : `image/${kind ?? 'png'}`;
+      const image = acceptedImageFormat(fetched.bytes);
+      if (image === undefined) throw graphErrors.mediaTypeMismatch('the file is not a PNG or JPEG image');
+      contentType = image.contentType;
     }
     const stored = state.addMedia(contentType, fetched.bytes);
     return { type, payload: { url: messaging.cdn(`media/${stored.id}`) } };
@@ -383,6 +397,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     if (!grantCovers(token.grant, 'instagram_manage_messages', igAccountId)) throw graphErrors.noMessagingPermission();
 
     const fault = deps.faults.next(igAccountId);
+    if (fault?.mode === 'refusal') throw refusalError(fault.refusal);
     if (fault?.mode === 'transient_1') throw graphErrors.unknownError();
     if (fault?.mode === 'transient_2') throw graphErrors.unexpectedError();
     if (fault?.mode === 'server_error') {
@@ -393,6 +408,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
       hang(res, fault.hangMs);
       return;
     }
+    if (fault?.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.hangMs));
 
     checkRateLimits(igAccountId);
 
@@ -419,8 +435,8 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     const attachments = message.attachments ?? (message.attachment === undefined ? [] : [message.attachment]);
     if (message.text === undefined && attachments.length === 0) throw graphErrors.invalidMessageData('message needs text or an attachment');
     if (message.text !== undefined && message.text.length === 0) throw graphErrors.invalidMessageData('text is empty');
-    if (message.text !== undefined && utf8ByteLength(message.text) > MAX_TEXT_BYTES) {
-      throw graphErrors.invalidMessageData(`text must be UTF-8 and ${MAX_TEXT_BYTES} bytes or less`);
+    if (message.text !== undefined && !isTextWithinSendApiLimit(message.text)) {
+      throw graphErrors.invalidMessageData(`text must be UTF-8 and ${SEND_API_TEXT_MAX_BYTES} bytes or less`);
     }
     if (!recipientIsCustomer) throw graphErrors.noMatchingUser();
     if (!state.requireIgAccount(igAccountId).messagesAccess) throw graphErrors.messagesAccessOff();

@@ -5,7 +5,7 @@
  * Switches make deliveries duplicate, reorder, batch (up to 1,000 entries), wait for a flush, or be delayed.
  */
 import type { EmulatorClock } from './clock';
-import type { Logger } from '../logger';
+import type { Logger } from './logger';
 import { serializeLikeMeta, signatureSha1, signatureSha256 } from './meta-json';
 import type { EmulatedApp, EmulatorState } from './state';
 import { parseWebhookPayload, type MessagingEvent } from './webhook-schema';

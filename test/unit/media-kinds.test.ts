@@ -1,4 +1,4 @@
-/** Image types judged by their first bytes (src/domain/media.ts), as the Send API and the engine both need. */
+/** The engine's image rules (src/domain/media.ts): image types judged by their first bytes, and which of them the product sends. */
 import { isSendableImageKind, MAX_IMAGE_BYTES, sniffImageKind } from '../../src/domain/media';
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);

@@ -4,8 +4,12 @@
  */
 import { z } from 'zod';
 
-export const faultModes = ['transient_1', 'transient_2', 'server_error', 'timeout', 'unknown_outcome'] as const;
+export const faultModes = ['transient_1', 'transient_2', 'server_error', 'timeout', 'unknown_outcome', 'refusal', 'slow'] as const;
 export type FaultMode = (typeof faultModes)[number];
+
+/** Meta's permanent Send API refusals a `refusal` fault answers with (META-API 2.6). */
+export const refusalKinds = ['not_receiving', 'not_available', 'temporarily_restricted', 'business_blocked', 'no_matching_user', 'window_closed'] as const;
+export type RefusalKind = (typeof refusalKinds)[number];
 
 export const faultRuleSchema = z
   .object({
@@ -18,10 +22,13 @@ export const faultRuleSchema = z
     igAccountId: z.string().optional(),
     /** server_error: the HTTP status (5xx). */
     status: z.number().int().min(500).max(599).default(503),
-    /** timeout: how long the emulator holds the call before dropping the connection (ms). */
+    /** timeout: how long the emulator holds the call before dropping the connection (ms); slow: how long it holds a call it then serves normally. */
     hangMs: z.number().int().min(0).max(600_000).default(30_000),
+    /** refusal: which of Meta's permanent refusals to answer with. */
+    refusal: z.enum(refusalKinds).optional(),
   })
-  .refine((rule) => (rule.count === undefined) !== (rule.rate === undefined), { message: 'give exactly one of count or rate' });
+  .refine((rule) => (rule.count === undefined) !== (rule.rate === undefined), { message: 'give exactly one of count or rate' })
+  .refine((rule) => (rule.mode === 'refusal') === (rule.refusal !== undefined), { message: 'mode refusal needs `refusal` (and only it takes one)', path: ['refusal'] });
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 
 export interface FaultSwitches {

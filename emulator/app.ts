@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import type { Logger } from '../logger';
+import type { Logger } from './logger';
 import { createClock, type EmulatorClock } from './clock';
 import { createFaultSwitches, type FaultSwitches } from './faults';
 import { GraphError, graphErrors } from './graph-errors';

@@ -169,6 +169,14 @@ export const graphErrors = {
     new GraphError({ code: 10, message: '(#10) Application does not have permission for this action (instagram_manage_messages)' }),
   videoRefused: () =>
     new GraphError({ code: 100, subcode: 2018047, message: '(#100) Upload attachment failure: video attachments are not accepted for this product' }),
+  notReceiving: () =>
+    new GraphError({ code: 551, message: "(#551) This person isn't receiving messages from you right now.", userTitle: 'Message not sent' }),
+  notAvailable: () =>
+    new GraphError({ code: 551, subcode: 1545041, message: "(#551) This person isn't available right now.", userTitle: 'Message not sent' }),
+  temporarilyRestricted: () =>
+    new GraphError({ code: 10, subcode: 1893063, message: '(#10) You are temporarily restricted from sending messages.', userTitle: 'Restricted' }),
+  businessBlocked: () =>
+    new GraphError({ code: 100, subcode: 2534029, message: '(#100) This business is blocked from using the messaging API.' }),
   consentRequired: () =>
     new GraphError({ code: 230, message: '(#230) User consent is required to access user profile', userTitle: 'User consent is required' }),
 
