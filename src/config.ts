@@ -8,6 +8,9 @@ import { describeIssues } from './validation-issues';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.string().url();
+const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 // Local defaults match the stack that `npm start` runs (and the emulator's seeded app);
 // production must set the secrets explicitly (see `productionRequired` below).
