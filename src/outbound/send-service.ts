@@ -5,7 +5,7 @@
  * caller asked to wait for the outcome, and then only for a bounded time.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { sleep } from '../async';
 import { HttpError } from '../api/errors';
@@ -252,21 +252,30 @@ export function createSendService(deps: SendServiceDeps) {
       return message;
     },
 
-    /** Ends the conversation now: queued replies fail with the reason; the customer's next message opens a new one. */
-    async close(manager: Manager, conversationId: string): Promise<Conversation> {
+    /**
+     * Ends the conversation now: queued replies fail with the reason; the customer's next message opens a new one.
+     * `closed` is false when the close was accepted but had not finished within the wait (a send attempt under way
+     * finishes first).
+     */
+    async close(manager: Manager, conversationId: string): Promise<{ conversation: Conversation; closed: boolean }> {
       const conversation = await loadConversation(manager, conversationId);
-      if (conversation.state === 'closed') return conversation;
+      if (conversation.state === 'closed') return { conversation, closed: true };
+      const deadline = deps.now() + deps.waitLimitMs;
       const handle = deps.temporal.workflow.getHandle(conversation.workflowId);
       try {
-        await deps.temporal.connection.withDeadline(deps.now() + deps.waitLimitMs, () =>
-          handle.executeUpdate(closeConversationUpdate, { args: [{ conversationId: conversation.conversationId }] }),
+        await deps.temporal.connection.withDeadline(deadline, () =>
+          handle.startUpdate(closeConversationUpdate, { args: [{ conversationId: conversation.conversationId }], waitForStage: WorkflowUpdateStage.ACCEPTED }),
         );
       } catch (error) {
         if (readRefusal(error) === undefined) throw new HttpError(503, 'TemporalUnavailable', `the conversation's workflow could not be reached: ${(error as Error).message}`);
         // The run that owned it has ended already: the record says so too from now on.
         await models.conversations.updateOne({ _id: conversation._id, state: 'open' }, { $set: { state: 'closed', closedAt: new Date(deps.now()) } });
       }
-      return loadConversation(manager, conversationId);
+      for (;;) {
+        const current = await loadConversation(manager, conversationId);
+        if (current.state === 'closed' || deps.now() >= deadline) return { conversation: current, closed: current.state === 'closed' };
+        await sleep(50);
+      }
     },
   };
 }

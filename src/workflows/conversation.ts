@@ -8,11 +8,13 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
   defineUpdate,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -144,6 +146,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   const confirmedByEcho: string[] = [];
   /** Set when the conversation must end now (a manager closed it, or Meta said the window is closed). */
   let closeRequestedAt: number | undefined;
+  /** The scope of the send in flight: a close cancels it, which stops its retries (an attempt under way finishes). */
+  let sendScope: CancellationScope | undefined;
   let closing = false;
   let stopping = false;
 
@@ -177,6 +181,7 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     closeConversationUpdate,
     async () => {
       closeRequestedAt ??= Date.now();
+      sendScope?.cancel();
       await condition(() => state === 'closed');
       return status();
     },
@@ -245,22 +250,29 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
       return true;
     }
     sending = entry.messageId;
+    const scope = new CancellationScope();
+    sendScope = scope;
     try {
-      await sendMessage({
-        messageId: entry.messageId,
-        conversationId,
-        igAccountId: input.igAccountId,
-        igsid: input.igsid,
-        ...(policy.kind === 'human-agent' ? { tag: 'HUMAN_AGENT' as const } : {}),
-      });
+      await scope.run(() =>
+        sendMessage({
+          messageId: entry.messageId,
+          conversationId,
+          igAccountId: input.igAccountId,
+          igsid: input.igsid,
+          ...(policy.kind === 'human-agent' ? { tag: 'HUMAN_AGENT' as const } : {}),
+        }),
+      );
       return true;
     } catch (error) {
+      // Cancelled by a close between attempts: nothing went out; the close fails the message with its reason.
+      if (isCancellation(error)) return false;
       const failure = failureOf(error);
       sending = undefined;
       releaseHeldEchoes();
       return settleFailedSend(entry, failure);
     } finally {
       sending = undefined;
+      sendScope = undefined;
       releaseHeldEchoes();
     }
   }
@@ -273,7 +285,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
         return false;
       case FailureType.UnknownOutcome:
         // Never sent again silently: the echo Meta delivers for a message that went out settles it.
-        if (!(await condition(() => confirmedByEcho.includes(entry.messageId), ECHO_RECONCILE_MS))) {
+        await condition(() => confirmedByEcho.includes(entry.messageId) || closeRequestedAt !== undefined, ECHO_RECONCILE_MS);
+        if (!confirmedByEcho.includes(entry.messageId)) {
           await settleUnknownSend({ messageId: entry.messageId });
         }
         return true;

@@ -3,13 +3,51 @@
  * Graph client to the Meta emulator, and the emulator's records say what Meta received. Faults are the
  * emulator's switches (transient errors, refusals, rate limits, slow and unknown outcomes).
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot, spawnManaged, type ManagedProcess } from '../../scripts/lib/processes';
+import { DEMO, startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
 
 jest.setTimeout(180_000);
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** A 2 × 2 24-bit BMP (bottom-up rows padded to 4 bytes), as an old screenshot tool would save it. */
+function tinyBmp(): Buffer {
+  const rows = Buffer.from([0, 0, 255, 0, 255, 0, 0, 0, 255, 0, 0, 255, 255, 255, 0, 0]);
+  const header = Buffer.alloc(54);
+  header.write('BM', 0, 'ascii');
+  header.writeUInt32LE(54 + rows.length, 2);
+  header.writeUInt32LE(54, 10);
+  header.writeUInt32LE(40, 14);
+  header.writeInt32LE(2, 18);
+  header.writeInt32LE(2, 22);
+  header.writeUInt16LE(1, 26);
+  header.writeUInt16LE(24, 28);
+  header.writeUInt32LE(rows.length, 34);
+  return Buffer.concat([header, rows]);
+}
+
+/** Shared by both worlds below: calls on the engine's API with the world's manager key. */
+function apiOf(world: InboundWorld) {
+  return async (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Json }> => {
+    const response = await fetch(`${world.engine.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${world.apiKey}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+}
+
+/** What the emulator (Meta) received for this customer, in order. */
+async function receivedBy(world: InboundWorld, igsid: string): Promise<Json[]> {
+  const { body } = await world.control('GET', `/sent-messages?igsid=${igsid}`);
+  return body.data as Json[];
+}
 
 describe('replies from the inbox', () => {
   let world: InboundWorld;
@@ -47,14 +85,7 @@ describe('replies from the inbox', () => {
     await world.control('DELETE', '/faults/send-api');
   });
 
-  async function api(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Json }> {
-    const response = await fetch(`${world.engine.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${world.apiKey}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  }
+  const api = (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) => apiOf(world)(method, path, options);
 
   /** A new customer who wrote once: their open conversation. */
   async function newConversation(): Promise<{ igsid: string; conversationId: string; username: string }> {
@@ -71,11 +102,7 @@ describe('replies from the inbox', () => {
   const reply = (conversationId: string, body: Record<string, unknown>, options: { wait?: boolean; key?: string } = {}) =>
     api('POST', `/v1/conversations/${conversationId}/messages${options.wait ? '?wait=sent' : ''}`, { body, ...(options.key ? { headers: { 'idempotency-key': options.key } } : {}) });
 
-  /** What the emulator (Meta) received for this customer, in order. */
-  async function received(igsid: string): Promise<Json[]> {
-    const { body } = await world.control('GET', `/sent-messages?igsid=${igsid}`);
-    return body.data as Json[];
-  }
+  const received = (igsid: string): Promise<Json[]> => receivedBy(world, igsid);
 
   async function receivedTexts(igsid: string, count: number): Promise<string[]> {
     return world.eventually(async () => {
@@ -248,6 +275,14 @@ describe('replies from the inbox', () => {
     expect(pdf.status).toBe(422);
     expect(pdf.body.error.message).toMatch(/PDF/);
     expect(await received(igsid)).toHaveLength(1);
+    // A BMP goes out as a PNG (Meta takes PNG and JPEG): the emulator, which refuses BMP, accepts it.
+    const bmp = await upload(tinyBmp(), 'screenshot.bmp');
+    expect(bmp.status).toBe(200);
+    expect(bmp.body.messages[0]).toMatchObject({ kind: 'image', status: 'sent' });
+    const served = await fetch(bmp.body.messages[0].attachments[0].url as string);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect([...new Uint8Array(await served.arrayBuffer()).slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(await received(igsid)).toHaveLength(2);
   });
 
   it('refuses a closed conversation, an account that is not active, and a customer who never wrote', async () => {
@@ -285,7 +320,7 @@ describe('replies from the inbox', () => {
     expect((await received(appReply.body.igsid)).filter((message) => message.source === 'send_api')).toHaveLength(0);
   });
 
-  it('refuses a bot reply after 24 hours is not testable here without time travel, but a bot reply within 24 hours goes', async () => {
+  it("sends a bot's reply within 24 hours as a standard reply (after 24 hours the conversation refuses it: see the workflow tests)", async () => {
     const { igsid, conversationId } = await newConversation();
     const answer = await reply(conversationId, { text: 'Automated: we got your message', sender: 'bot' }, { wait: true });
     expect(answer.body.messages[0]).toMatchObject({ senderType: 'bot', status: 'sent' });
@@ -324,5 +359,124 @@ describe('replies from the inbox', () => {
       ['bot', 'from the Instagram app'],
     ]);
     expect(messages.length).toBe(2);
+  });
+});
+
+describe('a token error seen by a send', () => {
+  let world: InboundWorld;
+
+  beforeAll(async () => {
+    world = await startInboundWorld();
+  });
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('fails the message with Meta’s code, stops the account, and refuses the next send with what to do', async () => {
+    const api = apiOf(world);
+    const { igsid } = await world.customer({ kind: 'text', text: 'Hello before the password change' });
+    const conversation = await world.conversationOf(igsid);
+    await world.messagesOf(igsid, 1);
+    // The owner changes the Facebook password: Meta invalidates the Page token (190/460).
+    const changed = await world.control('POST', `/fb-users/${DEMO.user.id}/password`, { password: 'a-new-password' });
+    expect(changed.status).toBe(200);
+    const failed = await api('POST', `/v1/conversations/${conversation.conversationId}/messages?wait=sent`, { body: { text: 'are you there?' } });
+    expect(failed.body.messages[0]).toMatchObject({ status: 'failed', error: { type: 'TokenInvalid', code: 190, subcode: 460, reason: 'password_changed' } });
+    const account = await world.engine.models.linkedAccounts.findOne({ _id: world.igAccountId }).lean();
+    expect(account).toMatchObject({ status: 'reauth_required', statusReason: { type: 'TokenInvalid', reason: 'password_changed' } });
+    const refused = await api('POST', `/v1/conversations/${conversation.conversationId}/messages`, { body: { text: 'and now?' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ type: 'AccountNotActive' });
+    expect(refused.body.error.message).toMatch(/re-authenticate/);
+    expect((await receivedBy(world, igsid)).filter((message) => message.source === 'send_api')).toHaveLength(0);
+  });
+});
+
+describe('the worker killed during sends', () => {
+  let world: InboundWorld;
+  const workers: ManagedProcess[] = [];
+  let logDir = '';
+
+  const startWorkerProcess = (): ManagedProcess => {
+    const script = path.join(repoRoot, 'dist', 'worker.js');
+    if (!existsSync(script)) throw new Error('dist/worker.js is missing: run `npm test` (it builds) or `npm run build`');
+    const worker = spawnManaged({
+      name: `worker-${workers.length + 1}`,
+      command: process.execPath,
+      args: [script],
+      env: { ...process.env, ...world.env },
+      output: { file: path.join(logDir, `worker-${workers.length + 1}.log`) },
+    });
+    workers.push(worker);
+    return worker;
+  };
+
+  beforeAll(async () => {
+    logDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-send-kill-'));
+    world = await startInboundWorld({ worker: false });
+  });
+
+  afterAll(async () => {
+    for (const worker of workers) await worker.stop();
+    await world?.close();
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('sends every message exactly once or marks it unknown, never twice, in order', async () => {
+    const api = apiOf(world);
+    const first = startWorkerProcess();
+    const conversations: Array<{ igsid: string; conversationId: string; texts: string[] }> = [];
+    for (let index = 0; index < 3; index += 1) {
+      const username = `killed.sender.${index}.${Date.now()}`;
+      await world.control('POST', '/ig-users', { username, name: `Killed ${index}` });
+      const { igsid } = await world.customer({ kind: 'text', text: 'Hi' }, username);
+      const conversation = await world.conversationOf(igsid);
+      conversations.push({ igsid, conversationId: conversation.conversationId, texts: [] });
+    }
+    // Each send is held a little at Meta, so the kill lands while sends are in flight.
+    await world.control('PUT', '/faults/send-api', { mode: 'slow', rate: 1, hangMs: 150 });
+    const ids: string[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      for (const conversation of conversations) {
+        const text = `kill round ${round} for ${conversation.igsid}`;
+        conversation.texts.push(text);
+        const accepted = await api('POST', `/v1/conversations/${conversation.conversationId}/messages`, { body: { text } });
+        expect(accepted.status).toBe(202);
+        ids.push(accepted.body.messages[0].messageId);
+      }
+    }
+    await world.eventually(async () => ((await world.control('GET', '/sent-messages')).body.data.length >= 6 ? true : undefined), 60_000, 'the first sends');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    startWorkerProcess();
+    await world.control('DELETE', '/faults/send-api');
+
+    const settled = await world.eventually(
+      async () => {
+        const messages = await world.engine.models.messages.find({ _id: { $in: ids } }).lean();
+        return messages.every((message) => ['sent', 'failed', 'unknown'].includes(message.status)) ? messages : undefined;
+      },
+      150_000,
+      'every message to reach its outcome',
+      500,
+    );
+    const statuses = new Map<string, number>();
+    for (const message of settled) statuses.set(message.status, (statuses.get(message.status) ?? 0) + 1);
+    process.stdout.write(`worker killed during sends: ${JSON.stringify(Object.fromEntries(statuses))} of ${ids.length}\n`);
+    expect(statuses.get('failed') ?? 0).toBe(0);
+    for (const conversation of conversations) {
+      const atMeta = (await receivedBy(world, conversation.igsid)).map((message) => message.text as string);
+      // Never twice.
+      expect(new Set(atMeta).size).toBe(atMeta.length);
+      // In the order accepted.
+      expect(atMeta).toEqual(conversation.texts.filter((text) => atMeta.includes(text)));
+      for (const message of settled.filter((candidate) => candidate.igsid === conversation.igsid)) {
+        const times = atMeta.filter((text) => text === message.text).length;
+        // Sent means Meta has it once; unknown means a human must look, and Meta has it at most once.
+        if (message.status === 'sent') expect({ text: message.text, times }).toEqual({ text: message.text, times: 1 });
+        else expect(times).toBeLessThanOrEqual(1);
+      }
+    }
   });
 });

@@ -3,16 +3,15 @@
  * the Temporal UI answers, Ctrl-C (SIGINT) stops every child, and state survives a restart.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort, isPortOpen, repoRoot } from '../../scripts/lib/processes';
 
 jest.setTimeout(240_000);
 
-/** The diagnostics routes are the operators': the launcher's API gets this token, the calls carry it. */
-const OPERATOR_TOKEN = 'operator-token-for-the-launcher-test';
-const asOperator = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+/** The diagnostics routes are the operators': the launcher makes a token once, in the data folder, and keeps it. */
+const asOperator = (dataDir: string) => ({ authorization: `Bearer ${readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim()}` });
 
 interface Launch {
   child: ChildProcess;
@@ -49,7 +48,8 @@ describe('npm start (the local stack launcher)', () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-stack-'));
     if (!existsSync(path.join(repoRoot, 'dist', 'server.js'))) throw new Error('dist/ is missing: run `npm test` (it builds) or `npm run build` first');
     ports = { api: await findFreePort(), temporal: await findFreePort(), ui: await findFreePort(), ferretdb: await findFreePort(), emulator: await findFreePort() };
-    env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), FERRETDB_PORT: String(ports.ferretdb), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn', OPERATOR_TOKEN };
+    env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), FERRETDB_PORT: String(ports.ferretdb), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn' };
+    delete env.OPERATOR_TOKEN;
     // The launcher must start its own services: the harness's addresses are not for it.
     delete env.TEMPORAL_ADDRESS;
     delete env.MONGODB_URI;
@@ -85,7 +85,9 @@ describe('npm start (the local stack launcher)', () => {
     const emulator = await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/health`);
     expect(emulator.status).toBe(200);
 
-    const probe = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip`, { method: 'POST', headers: asOperator });
+    expect(printed).toContain(`API reference  http://127.0.0.1:${ports.api}/docs`);
+    expect(printed).toMatch(/round-trip -H "authorization: Bearer \$\(cat .*operator-token\)"/);
+    const probe = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip`, { method: 'POST', headers: asOperator(dataDir) });
     expect(probe.status).toBe(200);
     const body = (await probe.json()) as { probeId: string; workflowId: string };
     probeId = body.probeId;
@@ -107,7 +109,8 @@ describe('npm start (the local stack launcher)', () => {
   it('keeps its state across a restart', async () => {
     current = launch(env);
     await waitForOutput(current, '[stack] ready', 180_000);
-    const readBack = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip/${probeId}`, { headers: asOperator });
+    // The same token after the restart: it was made once and kept.
+    const readBack = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip/${probeId}`, { headers: asOperator(dataDir) });
     expect(readBack.status).toBe(200);
     expect(await readBack.json()).toMatchObject({ probeId, workflowId: probeWorkflowId });
     const listed = await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="${probeWorkflowId}"`)}`);

@@ -234,6 +234,45 @@ describe('the API document', () => {
       await check('GET', '/v1/customers/{igAccountId}/{igsid}', { igAccountId, igsid }, { key: other.apiKey });
     });
 
+    it('the replies, and the images they send', async () => {
+      // A conversation with its workflow running: a signed customer message to the linked account.
+      const liveIgsid = `igsid-live-${uid()}`;
+      const at = Date.now();
+      const body = JSON.stringify({ object: 'instagram', entry: [{ id: igAccountId, time: at, messaging: [{ sender: { id: liveIgsid }, recipient: { id: igAccountId }, timestamp: at, message: { mid: `m-doc-${uid()}`, text: 'hello' } }] }] });
+      const signature = `sha256=${createHmac('sha256', engine.config.meta.appSecret).update(body).digest('hex')}`;
+      const delivered = await fetch(`${engine.baseUrl}/webhooks/instagram`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+      expect(delivered.status).toBe(200);
+      let live: { conversationId: string } | undefined;
+      for (let round = 0; round < 400 && !live; round += 1) {
+        const conversation = await engine.models.conversations.findOne({ igAccountId, igsid: liveIgsid, lastCustomerMessageAt: { $ne: null } }).lean();
+        if (conversation) live = { conversationId: conversation.conversationId };
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (!live) throw new Error('the customer message never opened a conversation');
+
+      const route = '/v1/conversations/{conversationId}/messages';
+      const accepted = await check('POST', route, live, { key: mine.apiKey, body: { text: 'Thanks for writing!' } });
+      expect(accepted.status).toBe(202);
+      await check('POST', route, live, { key: mine.apiKey, body: { text: 'both', image: { url: 'https://cdn.example/a.png' } } });
+      await check('POST', route, live, { key: mine.apiKey, body: { text: 'é'.repeat(501) } });
+      await check('POST', route, live, { key: mine.apiKey, rawBody: 'hello', contentType: 'text/plain' });
+      await check('POST', route, live, { key: other.apiKey, body: { text: 'not yours' } });
+      await check('POST', route, live, {});
+      // The fixture conversation has no running workflow and its customer never wrote.
+      await check('POST', route, { conversationId }, { key: mine.apiKey, body: { text: 'anyone?' } });
+      const messageId = accepted.body.messages[0].messageId as string;
+      await check('GET', '/v1/conversations/{conversationId}/messages/{messageId}', { ...live, messageId }, { key: mine.apiKey });
+      await check('GET', '/v1/conversations/{conversationId}/messages/{messageId}', { ...live, messageId }, { key: other.apiKey });
+      const closed = await check('POST', '/v1/conversations/{conversationId}/close', live, { key: mine.apiKey });
+      expect([200, 202]).toContain(closed.status);
+      await check('POST', '/v1/conversations/{conversationId}/close', live, { key: other.apiKey });
+
+      const mediaId = 'a'.repeat(64);
+      await engine.models.mediaFiles.create({ _id: mediaId, channelId: mine.channelId, contentType: 'image/png', size: 8, bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), source: { kind: 'upload', filename: null }, createdAt: new Date() });
+      await check('GET', '/media/{mediaId}', { mediaId }, {});
+      await check('GET', '/media/{mediaId}', { mediaId: 'b'.repeat(64) }, {});
+    });
+
     it('the members and merging', async () => {
       const channel = { channelId: mine.channelId };
       const created = await check('POST', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey, body: { name: 'Doc Member', email: 'doc@example.com' } });

@@ -21,6 +21,7 @@ describe('inbox API', () => {
   const igsid = `igsid-${uid()}`;
   let conversationId = '';
   let memberId = '';
+  let messageId = '';
 
   beforeAll(async () => {
     engine = await startEngine({ config: testConfig({ OPERATOR_TOKEN }), worker: false });
@@ -32,7 +33,8 @@ describe('inbox API', () => {
     await fixtures.customer(igAccountId, igsid, mine.channelId);
     const [conversation] = await fixtures.conversations({ channelId: mine.channelId, igAccountId, igsid }, [{ openedAt: new Date(Date.UTC(2026, 1, 1)), lastMessageAt: new Date(Date.UTC(2026, 1, 1, 1)) }]);
     conversationId = conversation!.conversationId;
-    await fixtures.messages(conversation!, 2, new Date(Date.UTC(2026, 1, 1, 1)));
+    const [message] = await fixtures.messages(conversation!, 2, new Date(Date.UTC(2026, 1, 1, 1)));
+    messageId = message!._id;
     const created = await call('POST', `/v1/channels/${mine.channelId}/members`, { key: mine.apiKey, body: { name: 'Kim Mina' } });
     expect(created.status).toBe(201);
     memberId = created.body.member.memberId;
@@ -53,7 +55,15 @@ describe('inbox API', () => {
     { name: 'read a member', method: 'GET', path: `/v1/members/${memberId}` },
     { name: 'merge a customer', method: 'POST', path: `/v1/customers/${igAccountId}/${igsid}/merge`, body: { memberId } },
     { name: 'undo a merge', method: 'DELETE', path: `/v1/customers/${igAccountId}/${igsid}/merge` },
+    { name: 'send a reply', method: 'POST', path: `/v1/conversations/${conversationId}/messages`, body: { text: 'Thanks!' } },
+    { name: 'read a message', method: 'GET', path: `/v1/conversations/${conversationId}/messages/${messageId}` },
+    { name: 'close a conversation', method: 'POST', path: `/v1/conversations/${conversationId}/close` },
   ];
+  const routeNames = ['list conversations', 'read a conversation', 'list messages', 'read a customer', 'create a member', 'list members', 'read a member', 'merge a customer', 'undo a merge', 'send a reply', 'read a message', 'close a conversation'];
+  const routeIndexes = routeNames.map((name, index) => [index, name] as const);
+  it('names every route it tests', () => {
+    expect(routes().map((route) => route.name)).toEqual(routeNames);
+  });
   const operatorRoutes = (): Array<{ name: string; method: string; path: string; body?: unknown }> => [
     { name: 'round trip', method: 'POST', path: '/v1/diagnostics/round-trip', body: { waitMs: 0 } },
     { name: 'read a probe', method: 'GET', path: '/v1/diagnostics/round-trip/no-such-probe' },
@@ -62,7 +72,7 @@ describe('inbox API', () => {
   describe('authentication', () => {
     const malformed = ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer two words', 'token-without-scheme', 'Bearer '];
 
-    it.each([0, 1, 2, 3, 4, 5, 6, 7, 8])('route %i of the inbox: no key 401, a malformed Authorization 401, an unknown key 401', async (index) => {
+    it.each(routeIndexes)('route %i (%s): no key 401, a malformed Authorization 401, an unknown key 401', async (index) => {
       const route = routes()[index]!;
       const none = await call(route.method, route.path, { body: route.body });
       expect(none.status).toBe(401);
@@ -95,7 +105,7 @@ describe('inbox API', () => {
   });
 
   describe("another channel's key", () => {
-    it.each([0, 1, 2, 3, 4, 5, 6, 7, 8])('route %i answers 404, as if nothing were there', async (index) => {
+    it.each(routeIndexes)('route %i (%s) answers 404, as if nothing were there', async (index) => {
       const route = routes()[index]!;
       const answer = await call(route.method, route.path, { key: other.apiKey, body: route.body });
       expect(answer.status).toBe(404);
@@ -145,6 +155,13 @@ describe('inbox API', () => {
       ['merge: no memberId', () => `/v1/customers/${igAccountId}/${igsid}/merge`, {}, 'body.memberId'],
       ['merge: memberId not a string', () => `/v1/customers/${igAccountId}/${igsid}/merge`, { memberId: 42 }, 'body.memberId'],
       ['round trip: waitMs', () => '/v1/diagnostics/round-trip', { waitMs: 'soon' }, 'body.waitMs'],
+      ['send a reply: neither text nor image', () => `/v1/conversations/${conversationId}/messages`, { sender: 'manager' }, 'body: give exactly one of text or image'],
+      ['send a reply: empty text', () => `/v1/conversations/${conversationId}/messages`, { text: '' }, 'body.text'],
+      ['send a reply: unknown sender', () => `/v1/conversations/${conversationId}/messages`, { text: 'hi', sender: 'robot' }, 'body.sender'],
+      ['send a reply: image URL not http', () => `/v1/conversations/${conversationId}/messages`, { image: { url: 'file:///etc/passwd' } }, 'body.image.url'],
+      ['send a reply: split not a boolean', () => `/v1/conversations/${conversationId}/messages`, { text: 'hi', split: 'yes' }, 'body.split'],
+      ['send a reply: unknown field', () => `/v1/conversations/${conversationId}/messages`, { text: 'hi', tag: 'HUMAN_AGENT' }, 'body.tag'],
+      ['send a reply: wait', () => `/v1/conversations/${conversationId}/messages?wait=forever`, { text: 'hi' }, 'query.wait'],
     ])('%s', async (_name, path, body, field) => {
       expectField(await call('POST', path(), { key: mine.apiKey, body }), field);
     });

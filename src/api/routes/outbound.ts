@@ -149,12 +149,13 @@ export function createOutboundRoutes(deps: OutboundRoutesDeps): RouteDefinition[
       params: z.object({ conversationId: id }),
       responses: {
         200: { description: 'The closed conversation', schema: z.object({ conversation: conversationSchema }) },
+        202: { description: 'Closing: a send attempt under way finishes first; read the conversation again shortly', schema: z.object({ conversation: conversationSchema }) },
         404: errorResponse('NotFound: no such conversation in this key’s channel'),
         503: errorResponse('TemporalUnavailable: the conversation could not be reached'),
       },
       handler: async ({ params, caller }) => {
-        const conversation = await sends.close(caller.manager, params.conversationId);
-        return { status: 200, body: { conversation: presentConversation(conversation) } };
+        const { conversation, closed } = await sends.close(caller.manager, params.conversationId);
+        return { status: closed ? 200 : 202, body: { conversation: presentConversation(conversation) } };
       },
     }),
   ];
