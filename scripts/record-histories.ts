@@ -4,44 +4,103 @@
  * a change that would break running workflows fails the build. Record again only for a deliberate, versioned
  * change (with `patched()`), and keep the old histories.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RecordedInboundEvent } from '../src/activities/conversation-contract';
-import { conversationWorkflow, inboundEventSignal } from '../src/workflows/conversation';
+import { RateLimitedError, RecipientUnavailableError, TransientUpstreamError } from '../src/domain/errors';
+import { conversationWorkflow, getConversationStatusQuery, inboundEventSignal, sendMessagesUpdate, type ConversationWorkflowInput } from '../src/workflows/conversation';
 import { createConversationStubs } from '../test/support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../test/support/time-skipping';
 import { repoRoot } from './lib/processes';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+interface Scenario {
+  file: string;
+  run(env: TestWorkflowEnvironment, taskQueue: string): Promise<WorkflowHandle>;
+}
+
+const scenarios: Scenario[] = [
+  {
+    // Customer messages, a read and a repeated delivery, then the window closes.
+    file: 'conversation-window-closes.json',
+    async run(env, taskQueue) {
+      const startedAt = await env.currentTimeMs();
+      const { activities } = createConversationStubs(
+        new Map<string, RecordedInboundEvent>([
+          ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
+          ['m2', { kind: 'message', occurredAt: startedAt + 2 * DAY_MS, movesWindow: true, outcome: 'recorded' }],
+          ['read', { kind: 'read', occurredAt: startedAt + 2 * DAY_MS, movesWindow: false, outcome: 'recorded' }],
+        ]),
+      );
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start(taskQueue, 'recorded-customer'), signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+        await env.sleep(2 * DAY_MS);
+        await handle.signal(inboundEventSignal, { eventId: 'm2' });
+        await handle.signal(inboundEventSignal, { eventId: 'read' });
+        // A second delivery of the same event is ignored by the run.
+        await handle.signal(inboundEventSignal, { eventId: 'm2' });
+        await handle.result();
+        return handle;
+      });
+    },
+  },
+  {
+    // Replies: one sent after a transient error, one after a rate-limit wait, one refused for good; an echo; a bot
+    // refused after 24 hours; a manager's reply with HUMAN_AGENT; then the window closes with one still queued.
+    file: 'conversation-outbox.json',
+    async run(env, taskQueue) {
+      const startedAt = await env.currentTimeMs();
+      const stubs = createConversationStubs(
+        new Map<string, RecordedInboundEvent>([
+          ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
+          ['echo-1', { kind: 'echo', occurredAt: startedAt, movesWindow: false, outcome: 'matched-own-send' }],
+        ]),
+      );
+      stubs.sendScript.set('r1', [new TransientUpstreamError('Meta had an unknown error (Meta 1)', { code: 1 })]);
+      stubs.sendScript.set('r2', [new RateLimitedError('account', 60_000, 'rate limited by Meta (Meta 613)', { code: 613 })]);
+      stubs.sendScript.set('r3', [new RecipientUnavailableError('not_receiving', 'the customer is not receiving messages (Meta 551)', { code: 551 })]);
+      stubs.sendScript.set('r5', [new RateLimitedError('account', 8 * DAY_MS, 'rate limited by Meta (Meta 80002)', { code: 80002 })]);
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities: stubs.activities, maxCachedWorkflows: 0 });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start(taskQueue, 'recorded-replies'), signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+        const { conversationId } = await handle.query(getConversationStatusQuery);
+        await handle.executeUpdate(sendMessagesUpdate, { args: [{ conversationId, sender: 'manager', messageIds: ['r1', 'r2', 'r3'] }] });
+        await handle.signal(inboundEventSignal, { eventId: 'echo-1' });
+        await env.sleep(2 * 60_000);
+        await env.sleep(25 * 60 * 60_000);
+        await handle.executeUpdate(sendMessagesUpdate, { args: [{ conversationId, sender: 'bot', messageIds: ['bot-late'] }] }).catch(() => undefined);
+        await handle.executeUpdate(sendMessagesUpdate, { args: [{ conversationId, sender: 'manager', messageIds: ['r4', 'r5'] }] });
+        await handle.result();
+        return handle;
+      });
+    },
+  },
+];
+
+function start(taskQueue: string, igsid: string) {
+  return { workflowId: `ig-conversation/17841400000000101/${igsid}`, taskQueue, args: [{ igAccountId: '17841400000000101', igsid, channelId: 'channel-recorded' }] as [ConversationWorkflowInput] };
+}
+
 async function main(): Promise<void> {
   const env = await createTimeSkippingEnvironment();
   try {
-    const startedAt = await env.currentTimeMs();
-    const events = new Map<string, RecordedInboundEvent>([
-      ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
-      ['m2', { kind: 'message', occurredAt: startedAt + 2 * DAY_MS, movesWindow: true, outcome: 'recorded' }],
-      ['read', { kind: 'read', occurredAt: startedAt + 2 * DAY_MS, movesWindow: false, outcome: 'recorded' }],
-    ]);
-    const { activities } = createConversationStubs(events);
-    const taskQueue = 'record-histories';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities });
-    const workflowId = 'ig-conversation/17841400000000101/recorded-customer';
-    await worker.runUntil(async () => {
-      const start = { workflowId, taskQueue, args: [{ igAccountId: '17841400000000101', igsid: 'recorded-customer', channelId: 'channel-recorded' }] as const };
-      const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, args: [...start.args], signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
-      await env.sleep(2 * DAY_MS);
-      await handle.signal(inboundEventSignal, { eventId: 'm2' });
-      await handle.signal(inboundEventSignal, { eventId: 'read' });
-      // A second delivery of the same event is ignored by the run.
-      await handle.signal(inboundEventSignal, { eventId: 'm2' });
-      await handle.result();
-      const file = path.join(repoRoot, 'test', 'fixtures', 'histories', 'conversation-window-closes.json');
+    for (const scenario of scenarios) {
+      const file = path.join(repoRoot, 'test', 'fixtures', 'histories', scenario.file);
+      // Recorded histories are kept as they are: they stand for workflows already running in production.
+      if (existsSync(file)) {
+        process.stdout.write(`kept ${path.relative(repoRoot, file)} (delete it to record it again)\n`);
+        continue;
+      }
+      const handle = await scenario.run(env, `record-histories-${scenario.file}`);
       writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);
       process.stdout.write(`wrote ${path.relative(repoRoot, file)}\n`);
-    });
+    }
   } finally {
     await env.teardown();
   }

@@ -5,7 +5,7 @@
  * by `_id`. The workflow sends one message of a conversation at a time, so these writes do not race.
  */
 import type { Models } from '../db/models';
-import type { LinkedAccount, LinkStatus } from '../db/models/linked-account';
+import { inactiveAccountAdvice, type LinkedAccount, type LinkStatus } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
 import { DomainError, UnknownOutcomeError } from '../domain/errors';
 import type { GraphClient, OutgoingMessage } from '../graph/client';
@@ -25,12 +25,6 @@ export interface OutboundActivityDeps {
   now?: () => number;
 }
 
-const linkStatusSentence: Record<Exclude<LinkStatus, 'active'>, string> = {
-  reauth_required: 'needs to be re-authenticated by an owner of the channel',
-  messages_access_off: 'has "Allow access to messages" turned off in the Instagram app',
-  unlinked: 'is no longer linked to the channel',
-};
-
 export function createOutboundActivities(deps: OutboundActivityDeps) {
   const { models } = deps;
   const now = deps.now ?? Date.now;
@@ -45,7 +39,7 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     const account = await models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>();
     if (!account) throw new ActivityError(FailureType.AccountNotActive, `Instagram account ${igAccountId} is not linked to any channel`);
     if (account.status !== 'active') {
-      throw new ActivityError(FailureType.AccountNotActive, `Instagram account @${account.username} ${linkStatusSentence[account.status]}: nothing can be sent until then`);
+      throw new ActivityError(FailureType.AccountNotActive, `Instagram account @${account.username} cannot send: ${inactiveAccountAdvice(account.status)}`);
     }
     return account;
   }

@@ -12,7 +12,7 @@ import { HttpError } from '../api/errors';
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
 import type { Conversation } from '../db/models/conversation';
-import type { LinkedAccount, LinkStatus } from '../db/models/linked-account';
+import { inactiveAccountAdvice, type LinkedAccount } from '../db/models/linked-account';
 import type { Manager } from '../db/models/manager';
 import type { Message, MessageError } from '../db/models/message';
 import { MediaRejectedError, TextTooLongError } from '../domain/errors';
@@ -56,12 +56,6 @@ export interface SendAnswer {
 
 const settledStatuses = new Set(['sent', 'failed', 'unknown']);
 
-const linkStatusAdvice: Record<Exclude<LinkStatus, 'active'>, string> = {
-  reauth_required: 'its link expired or was dropped by Facebook: an owner must re-authenticate it',
-  messages_access_off: 'its owner turned off "Allow access to messages" (Instagram app: Settings > Messages and story replies > Message controls > Connected tools): turn it on, then send again',
-  unlinked: 'it was unlinked from the channel',
-};
-
 export function createSendService(deps: SendServiceDeps) {
   const { models } = deps;
 
@@ -81,7 +75,7 @@ export function createSendService(deps: SendServiceDeps) {
       throw new HttpError(409, 'AccountNotLinked', `Instagram account ${conversation.igAccountId} is no longer linked to this channel: nothing can be sent from it`);
     }
     if (account.status !== 'active') {
-      throw new HttpError(409, 'AccountNotActive', `Instagram account @${account.username} cannot send: ${linkStatusAdvice[account.status]}`, { status: account.status });
+      throw new HttpError(409, 'AccountNotActive', `Instagram account @${account.username} cannot send: ${inactiveAccountAdvice(account.status)}`, { status: account.status });
     }
     if (conversation.lastCustomerMessageAt === null) {
       throw new HttpError(409, 'CustomerNeverWrote', 'the customer has not written to this account: Instagram lets a business reply only after the customer wrote');

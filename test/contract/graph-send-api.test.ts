@@ -12,6 +12,7 @@ import {
   WindowClosedError,
 } from '../../src/domain/errors';
 import { parseWebhookPayload } from '../../emulator/webhook-schema';
+import { permanentSendRefusals } from '../support/refusals';
 import { APP_ID, DEMO, type Harness, type Json, makeClient, startHarness, startMediaServer } from './support/harness';
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
@@ -281,14 +282,7 @@ describe('fault switches', () => {
     expect(error.upstream).toMatchObject({ httpStatus: 502 });
   });
 
-  it.each([
-    ['not_receiving', 551, undefined, 'RecipientUnavailable'],
-    ['not_available', 551, 1545041, 'RecipientUnavailable'],
-    ['temporarily_restricted', 10, 1893063, 'SendingRestricted'],
-    ['business_blocked', 100, 2534029, 'SendingRestricted'],
-    ['no_matching_user', 100, 2534014, 'RecipientUnavailable'],
-    ['window_closed', 10, 2534022, 'WindowClosed'],
-  ] as const)('a %s refusal answers Meta %i/%s, which the client maps to %s; nothing is sent', async (refusal, code, subcode, type) => {
+  it.each([...permanentSendRefusals, ['window_closed', 10, 2534022, 'WindowClosed'] as const])('a %s refusal answers Meta %i/%s, which the client maps to %s; nothing is sent', async (refusal, code, subcode, type) => {
     await h.control('PUT', '/faults/send-api', { mode: 'refusal', refusal, count: 1 });
     const before = (await sentMessages()).length;
     const error = await sendText('refused?').then(

@@ -3,11 +3,12 @@
  * twice, in reverse order and late; Temporal stopped during a burst; the worker killed during a burst. In every
  * case each acknowledged event arrives once, in the customer's order.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, repoRoot, startTemporalDevServer, type ManagedProcess, spawnManaged } from '../../scripts/lib/processes';
+import { findFreePort, startTemporalDevServer, type ManagedProcess } from '../../scripts/lib/processes';
 import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
+import { createWorkerProcesses } from '../support/worker-processes';
 
 jest.setTimeout(600_000);
 
@@ -170,41 +171,24 @@ describe('Temporal stopped during a burst', () => {
 
 describe('the worker killed during a burst', () => {
   let world: InboundWorld;
-  const workers: ManagedProcess[] = [];
-  let logDir = '';
-
-  const startWorkerProcess = (): ManagedProcess => {
-    const script = path.join(repoRoot, 'dist', 'worker.js');
-    if (!existsSync(script)) throw new Error('dist/worker.js is missing: run `npm test` (it builds) or `npm run build`');
-    const worker = spawnManaged({
-      name: `worker-${workers.length + 1}`,
-      command: process.execPath,
-      args: [script],
-      env: { ...process.env, ...world.env },
-      output: { file: path.join(logDir, `worker-${workers.length + 1}.log`) },
-    });
-    workers.push(worker);
-    return worker;
-  };
+  const workers = createWorkerProcesses(() => world.env, 'igdm-worker-kill');
 
   beforeAll(async () => {
-    logDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-worker-kill-'));
     world = await startInboundWorld({ worker: false });
   });
   afterAll(async () => {
-    for (const worker of workers) await worker.stop();
+    await workers.stopAll();
     await world?.close();
-    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('loses nothing: a new worker takes over what the killed one held', async () => {
-    const first = startWorkerProcess();
+    const first = workers.start();
     const usernames = await createCustomers(world, 'killed', 5);
     const sent = await burst(world, usernames, 12, 'killed', async (count) => {
       if (count === 25) {
         first.child.kill('SIGKILL');
         await first.exited;
-        startWorkerProcess();
+        workers.start();
       }
     });
     await allDeliveriesAcknowledged(world);

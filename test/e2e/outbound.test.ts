@@ -3,13 +3,11 @@
  * Graph client to the Meta emulator, and the emulator's records say what Meta received. Faults are the
  * emulator's switches (transient errors, refusals, rate limits, slow and unknown outcomes).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { repoRoot, spawnManaged, type ManagedProcess } from '../../scripts/lib/processes';
 import { DEMO, startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
+import { permanentSendRefusals } from '../support/refusals';
+import { createWorkerProcesses } from '../support/worker-processes';
 
 jest.setTimeout(180_000);
 
@@ -171,13 +169,7 @@ describe('replies from the inbox', () => {
     }
   });
 
-  it.each([
-    ['not_receiving', 551, undefined, 'RecipientUnavailable'],
-    ['not_available', 551, 1545041, 'RecipientUnavailable'],
-    ['temporarily_restricted', 10, 1893063, 'SendingRestricted'],
-    ['business_blocked', 100, 2534029, 'SendingRestricted'],
-    ['no_matching_user', 100, 2534014, 'RecipientUnavailable'],
-  ] as const)('a %s refusal (Meta %i/%s) fails that message with its reason, and the next one goes', async (refusal, code, subcode, type) => {
+  it.each(permanentSendRefusals)('a %s refusal (Meta %i/%s) fails that message with its reason, and the next one goes', async (refusal, code, subcode, type) => {
     const { igsid, conversationId } = await newConversation();
     await world.control('PUT', '/faults/send-api', { mode: 'refusal', refusal, count: 1 });
     const failed = await reply(conversationId, { text: 'this one is refused' }, { wait: true });
@@ -295,12 +287,14 @@ describe('replies from the inbox', () => {
     expect(toClosed.body.error.type).toBe('ConversationClosed');
 
     const open = await newConversation();
-    await world.engine.models.linkedAccounts.updateOne({ _id: world.igAccountId }, { $set: { status: 'reauth_required' } });
     try {
-      const expired = await reply(open.conversationId, { text: 'hello?' });
-      expect(expired.status).toBe(409);
-      expect(expired.body.error.type).toBe('AccountNotActive');
-      expect(expired.body.error.message).toMatch(/re-authenticate/);
+      for (const [status, advice] of [['reauth_required', /re-authenticate/], ['unlinked', /unlinked/], ['messages_access_off', /Allow access to messages/]] as const) {
+        await world.engine.models.linkedAccounts.updateOne({ _id: world.igAccountId }, { $set: { status } });
+        const refused = await reply(open.conversationId, { text: 'hello?' });
+        expect(refused.status).toBe(409);
+        expect(refused.body.error.type).toBe('AccountNotActive');
+        expect(refused.body.error.message).toMatch(advice);
+      }
     } finally {
       await world.engine.models.linkedAccounts.updateOne({ _id: world.igAccountId }, { $set: { status: 'active' } });
     }
@@ -395,37 +389,20 @@ describe('a token error seen by a send', () => {
 
 describe('the worker killed during sends', () => {
   let world: InboundWorld;
-  const workers: ManagedProcess[] = [];
-  let logDir = '';
-
-  const startWorkerProcess = (): ManagedProcess => {
-    const script = path.join(repoRoot, 'dist', 'worker.js');
-    if (!existsSync(script)) throw new Error('dist/worker.js is missing: run `npm test` (it builds) or `npm run build`');
-    const worker = spawnManaged({
-      name: `worker-${workers.length + 1}`,
-      command: process.execPath,
-      args: [script],
-      env: { ...process.env, ...world.env },
-      output: { file: path.join(logDir, `worker-${workers.length + 1}.log`) },
-    });
-    workers.push(worker);
-    return worker;
-  };
+  const workers = createWorkerProcesses(() => world.env, 'igdm-send-kill');
 
   beforeAll(async () => {
-    logDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-send-kill-'));
     world = await startInboundWorld({ worker: false });
   });
 
   afterAll(async () => {
-    for (const worker of workers) await worker.stop();
+    await workers.stopAll();
     await world?.close();
-    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('sends every message exactly once or marks it unknown, never twice, in order', async () => {
     const api = apiOf(world);
-    const first = startWorkerProcess();
+    const first = workers.start();
     const conversations: Array<{ igsid: string; conversationId: string; texts: string[] }> = [];
     for (let index = 0; index < 3; index += 1) {
       const username = `killed.sender.${index}.${Date.now()}`;
@@ -449,7 +426,7 @@ describe('the worker killed during sends', () => {
     await world.eventually(async () => ((await world.control('GET', '/sent-messages')).body.data.length >= 6 ? true : undefined), 60_000, 'the first sends');
     first.child.kill('SIGKILL');
     await first.exited;
-    startWorkerProcess();
+    workers.start();
     await world.control('DELETE', '/faults/send-api');
 
     const settled = await world.eventually(

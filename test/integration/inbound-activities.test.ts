@@ -5,6 +5,7 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RecordedInboundEvent, RecordInboundEventInput } from '../../src/activities/conversation-contract';
+import { withFailureMapping } from '../../src/activities/failures';
 import { createInboundActivities, type InboundActivities } from '../../src/activities/inbound';
 import { createLogger } from '../../src/logger';
 import { makeCustomerKey } from '../../src/db/models/customer';
@@ -21,14 +22,15 @@ describe('inbound activities', () => {
 
   beforeAll(async () => {
     world = await startInboundWorld({ worker: false });
-    activities = createInboundActivities({
+    // Wrapped as the worker wraps them, so failures cross as the workflow sees them.
+    activities = withFailureMapping(createInboundActivities({
       models: world.engine.models,
       graph: world.graph,
       cipher: createTokenCipher(world.engine.config.tokens.encryptionKey),
       logger: createLogger({ write: () => undefined }),
       appId: world.engine.config.meta.appId,
       profileStaleAfterMs: 60 * 60 * 1000,
-    });
+    }));
   });
 
   afterAll(async () => {

@@ -30,21 +30,22 @@ export interface StubLog {
 export interface ConversationStubs {
   activities: ConversationActivities;
   log: StubLog;
-  /** Events recorded from now on get these answers (keyed by event id). */
-  events: Map<string, RecordedInboundEvent>;
+  /** Events recorded from now on get these answers (keyed by event id); an Error is thrown instead. */
+  events: Map<string, RecordedInboundEvent | Error>;
   /** What each attempt to send a message does, in order; when the script runs out, the message is sent. */
   sendScript: Map<string, ScriptedSend[]>;
 }
 
 const scheduledAt = (): number => Context.current().info.scheduledTimestampMs;
 
-export function createConversationStubs(events: Map<string, RecordedInboundEvent> = new Map()): ConversationStubs {
+export function createConversationStubs(events: Map<string, RecordedInboundEvent | Error> = new Map()): ConversationStubs {
   const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [] };
   const sendScript = new Map<string, ScriptedSend[]>();
   const activities: ConversationActivities = {
     async recordInboundEvent({ eventId }) {
       const event = events.get(eventId);
       if (!event) throw new Error(`unknown event ${eventId}`);
+      if (event instanceof Error) throw event;
       log.recorded.push(eventId);
       return event;
     },

@@ -51,6 +51,14 @@ describe('loadConfig', () => {
       'GRAPH_API_URL: required when NODE_ENV=production',
     ]);
   });
+
+  it('refuses image URLs on private networks in production, allows them in development, and follows the setting', () => {
+    const production = { NODE_ENV: 'production', META_APP_ID: '123', META_APP_SECRET: 'a-production-secret', META_WEBHOOK_VERIFY_TOKEN: 'a-verify-token', TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'), GRAPH_API_URL: 'https://graph.facebook.com' };
+    expect(loadConfig(production).outbound.mediaFetchAllowPrivateNetwork).toBe(false);
+    expect(loadConfig({}).outbound.mediaFetchAllowPrivateNetwork).toBe(true);
+    expect(loadConfig({ ...production, MEDIA_FETCH_ALLOW_PRIVATE_NETWORK: 'true' }).outbound.mediaFetchAllowPrivateNetwork).toBe(true);
+    expect(loadConfig({ MEDIA_FETCH_ALLOW_PRIVATE_NETWORK: 'no' }).outbound.mediaFetchAllowPrivateNetwork).toBe(false);
+  });
 });
 
 describe('loadStackConfig', () => {

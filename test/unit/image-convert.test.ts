@@ -1,6 +1,7 @@
 /** BMP and ICO to PNG (src/outbound/image-convert.ts), checked by decoding every PNG produced and comparing each pixel. */
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import { MediaRejectedError } from '../../src/domain/errors';
+import { mediaRefusalOf } from '../support/refusals';
 import { MAX_IMAGE_BYTES } from '../../src/domain/media';
 import { toSendableImage } from '../../src/outbound/image-convert';
 
@@ -206,22 +207,13 @@ function converted(kind: 'bmp' | 'ico', bytes: Uint8Array): DecodedPng {
   return decodePng(result.bytes);
 }
 
-function refusalOf(action: () => unknown): MediaRejectedError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof MediaRejectedError) return error;
-    throw error;
-  }
-  throw new Error('expected the image to be refused');
-}
 
 function refusalOfBmp(bytes: Uint8Array): MediaRejectedError {
-  return refusalOf(() => toSendableImage({ kind: 'bmp', bytes }));
+  return mediaRefusalOf(() => toSendableImage({ kind: 'bmp', bytes }));
 }
 
 function refusalOfIco(bytes: Uint8Array): MediaRejectedError {
-  return refusalOf(() => toSendableImage({ kind: 'ico', bytes }));
+  return mediaRefusalOf(() => toSendableImage({ kind: 'ico', bytes }));
 }
 
 /** A deterministic pseudo-random generator (mulberry32), so inputs built from "random" bytes are the same every run. */
@@ -260,7 +252,7 @@ describe('other kinds', () => {
     ['webp', 'WebP'],
     ['something-new', 'something-new'],
   ])('refuses a %s image, naming it', (kind, label) => {
-    const error = refusalOf(() => toSendableImage({ kind, bytes: Uint8Array.from(latin1('GIF89a')) }));
+    const error = mediaRefusalOf(() => toSendableImage({ kind, bytes: Uint8Array.from(latin1('GIF89a')) }));
     expect(error.reason).toBe('unsupported_type');
     expect(error.message).toContain(`the file is a ${label} image`);
     expect(error.message).toContain('JPG and PNG');

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import { isIP, type AddressInfo, type LookupFunction } from 'node:net';
 import { MediaRejectedError } from '../../src/domain/errors';
+import { mediaRefusalOf } from '../support/refusals';
 import { sniffFileKind } from '../../src/domain/media';
 import { fetchImage, forbiddenAddressRange, inspectImage, type ImageFetchNetwork } from '../../src/outbound/image-input';
 
@@ -48,15 +49,6 @@ async function refusal(promise: Promise<unknown>): Promise<MediaRejectedError> {
   throw new Error('expected the image to be refused');
 }
 
-function refusalOf(action: () => unknown): MediaRejectedError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof MediaRejectedError) return error;
-    throw error;
-  }
-  throw new Error('expected the image to be refused');
-}
 
 describe('sniffFileKind', () => {
   it.each([
@@ -98,7 +90,7 @@ describe('inspectImage', () => {
     ['HEIC', HEIC],
     ['SVG', SVG],
   ])('refuses a %s image, naming it and what is accepted', (label, file) => {
-    const error = refusalOf(() => inspectImage(file));
+    const error = mediaRefusalOf(() => inspectImage(file));
     expect(error.reason).toBe('unsupported_type');
     expect(error.message).toBe(`the file is a ${label} image; Instagram accepts JPG, PNG, ICO or BMP images`);
   });
@@ -111,7 +103,7 @@ describe('inspectImage', () => {
     ['AVI', AVI],
     ['OGG', OGG_VIDEO],
   ])('refuses a %s video', (label, file) => {
-    const error = refusalOf(() => inspectImage(file));
+    const error = mediaRefusalOf(() => inspectImage(file));
     expect(error.reason).toBe('video_not_supported');
     expect(error.message).toBe(`the file is a video (${label}): videos cannot be sent`);
   });
@@ -124,18 +116,18 @@ describe('inspectImage', () => {
     ['bytes of no known kind', bytes([0x00, 0x11, 0x22, 0x33, 0x44]), '00 11 22 33'],
     ['a file shorter than four bytes', bytes([0xff, 0xd8]), 'FF D8'],
   ])('refuses %s as not an image, showing its first bytes', (_label, file, found) => {
-    const error = refusalOf(() => inspectImage(file));
+    const error = mediaRefusalOf(() => inspectImage(file));
     expect(error.reason).toBe('unsupported_type');
     expect(error.message).toBe(`the file is not an image (first bytes ${found}); Instagram accepts JPG, PNG, ICO or BMP images`);
   });
 
   it('refuses an empty file', () => {
-    expect(refusalOf(() => inspectImage(new Uint8Array())).message).toBe('the file is empty; Instagram accepts JPG, PNG, ICO or BMP images');
+    expect(mediaRefusalOf(() => inspectImage(new Uint8Array())).message).toBe('the file is empty; Instagram accepts JPG, PNG, ICO or BMP images');
   });
 
   it('accepts exactly 8,000,000 bytes and refuses more, with the numbers', () => {
     expect(inspectImage(padded(PNG, 8_000_000)).size).toBe(8_000_000);
-    const error = refusalOf(() => inspectImage(padded(JPEG, 9_214_332)));
+    const error = mediaRefusalOf(() => inspectImage(padded(JPEG, 9_214_332)));
     expect(error.reason).toBe('too_large');
     expect(error.message).toBe('the image is 9,214,332 bytes; Instagram accepts at most 8,000,000 (8 MB)');
     expect(error.toJSON()).toMatchObject({ type: 'MediaRejected', reason: 'too_large', retryable: false });

@@ -85,6 +85,18 @@ export function newLinkedAccount(input: { igAccountId: string; channelId: string
   };
 }
 
+/** Why an account that is not active cannot send, and what to do about it: shown to managers and on failed replies. */
+export function inactiveAccountAdvice(status: Exclude<LinkStatus, 'active'>): string {
+  switch (status) {
+    case 'reauth_required':
+      return 'its link expired or was dropped by Facebook: an owner must re-authenticate it';
+    case 'messages_access_off':
+      return 'its owner turned off "Allow access to messages" (Instagram app: Settings > Messages and story replies > Message controls > Connected tools): turn it on, then send again';
+    case 'unlinked':
+      return 'it was unlinked from the channel';
+  }
+}
+
 export function getLinkedAccountModel(connection: Connection): LinkedAccountModel {
   return (connection.models.LinkedAccount as LinkedAccountModel | undefined) ?? connection.model<LinkedAccount>('LinkedAccount', linkedAccountSchema);
 }

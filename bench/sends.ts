@@ -1,0 +1,183 @@
+/**
+ * Send benchmark: how fast replies go from the inbox API to Meta. Everything is real and local: the Temporal dev
+ * server and FerretDB (started here unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API and the worker in
+ * this process, and the Meta emulator in this process with its demo account linked (test/support/inbound-world.ts).
+ *
+ * Warm-up: N customers each write once through the emulator, which opens N conversations (each a workflow).
+ * Load: M replies POSTed to the API with bounded concurrency, round-robin over the conversations. Figures:
+ *   - POST → 202 (the API's answer; nothing waits for Meta),
+ *   - accepted → received: from the 202 to the moment the emulator (Meta) recorded the message,
+ *   - sustained sends per second, first POST to last message received.
+ * At the end the emulator's records are checked: every reply received once, each conversation in the order the
+ * replies were accepted.
+ *
+ *   npm run bench:sends
+ *   npm run bench:sends -- --conversations 200 --messages 5000 --concurrency 32
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
+import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
+
+interface Settings {
+  conversations: number;
+  messages: number;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+function readSettings(argv: string[]): Settings {
+  const { values } = parseArgs({
+    args: argv,
+    options: { conversations: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log('usage: npm run bench:sends -- [--conversations 50] [--messages 1000] [--concurrency 16] [--timeout-ms 300000]');
+    process.exit(0);
+  }
+  const number = (name: string, given: string | undefined, fallback: number, min: number, max: number): number => {
+    if (given === undefined) return fallback;
+    const parsed = Number(given);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(given)}`);
+    return parsed;
+  };
+  return {
+    conversations: number('conversations', values.conversations, 50, 1, 5_000),
+    messages: number('messages', values.messages, 1_000, 1, 100_000),
+    concurrency: number('concurrency', values.concurrency, 16, 1, 256),
+    timeoutMs: number('timeout-ms', values['timeout-ms'], 300_000, 1_000, 3_600_000),
+  };
+}
+
+interface Target {
+  igsid: string;
+  conversationId: string;
+}
+
+/** N customers write once through the emulator; their conversations are what the replies go to. */
+async function openConversations(world: InboundWorld, count: number, runId: string, concurrency: number): Promise<Target[]> {
+  const targets: Target[] = [];
+  await pool(count, concurrency, async (index) => {
+    const username = `sends.${runId}.customer${index}`;
+    const created = await world.control('POST', '/ig-users', { username, name: `Send Bench ${index}` });
+    if (created.status !== 201) throw new Error(`emulator refused customer ${username}: ${JSON.stringify(created.body)}`);
+    const { igsid } = await world.customer({ kind: 'text', text: `Hello, I am customer ${index}` }, username);
+    const conversation = await world.conversationOf(igsid);
+    targets[index] = { igsid, conversationId: conversation.conversationId as string };
+  });
+  return targets;
+}
+
+interface EmulatorMessage {
+  igsid: string;
+  text?: string;
+  at: number;
+}
+
+async function receivedAtMeta(world: InboundWorld): Promise<EmulatorMessage[]> {
+  const { body } = await world.control('GET', '/sent-messages');
+  return body.data as EmulatorMessage[];
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings(process.argv.slice(2));
+  const runId = randomUUID().slice(0, 8);
+  console.log('Send benchmark');
+  console.log(`machine:  ${describeMachine()}`);
+  console.log(`settings: conversations=${settings.conversations} messages=${settings.messages} concurrency=${settings.concurrency}`);
+  const started = performance.now();
+  let services: LocalServices | undefined;
+  let world: InboundWorld | undefined;
+  try {
+    services = await startLocalServices('igdm_bench_sends');
+    console.log(`stack:    ${services.description}; API, worker, Meta emulator and load generator in this one node process; loopback only`);
+    world = await startInboundWorld({ engineEnv: { LOG_LEVEL: 'warn', PROFILE_STALE_AFTER_SECONDS: '3600' } });
+    // Meta's per-account send rate is not what is measured here.
+    await world.control('PATCH', `/ig-accounts/${world.igAccountId}`, { sendRateLimitPerSecond: 100_000 });
+
+    let step = performance.now();
+    const targets = await openConversations(world, settings.conversations, runId, Math.min(settings.concurrency, 8));
+    console.log(`warm-up:  ${targets.length} conversations opened by a customer message each, in ${ms(performance.now() - step)} ms\n`);
+
+    const acceptedAt = new Map<string, number>();
+    const expectedOrder = new Map<string, string[]>();
+    const postLatencies: number[] = [];
+    const refused = new Map<number, number>();
+    const firstPostAt = Date.now();
+    step = performance.now();
+    await pool(settings.messages, settings.concurrency, async (index) => {
+      const target = targets[index % targets.length]!;
+      const text = `bench ${runId} reply #${index} to ${target.igsid}`;
+      const posted = performance.now();
+      const response = await fetch(`${world!.engine.baseUrl}/v1/conversations/${target.conversationId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world!.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+      });
+      await response.text();
+      if (response.status !== 202) {
+        refused.set(response.status, (refused.get(response.status) ?? 0) + 1);
+        return;
+      }
+      postLatencies.push(performance.now() - posted);
+      acceptedAt.set(text, Date.now());
+      // Accepted in this order for this conversation: the order Meta must receive them in.
+      expectedOrder.set(target.igsid, [...(expectedOrder.get(target.igsid) ?? []), text]);
+    });
+    const postElapsed = performance.now() - step;
+
+    const deadline = performance.now() + settings.timeoutMs;
+    let atMeta: EmulatorMessage[] = [];
+    for (;;) {
+      atMeta = (await receivedAtMeta(world)).filter((message) => message.text?.startsWith(`bench ${runId} `));
+      if (atMeta.length >= acceptedAt.size || performance.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    const latencies: number[] = [];
+    const counts = new Map<string, number>();
+    let lastReceivedAt = 0;
+    for (const message of atMeta) {
+      const text = message.text!;
+      counts.set(text, (counts.get(text) ?? 0) + 1);
+      const accepted = acceptedAt.get(text);
+      if (accepted !== undefined && counts.get(text) === 1) latencies.push(message.at - accepted);
+      lastReceivedAt = Math.max(lastReceivedAt, message.at);
+    }
+    const duplicates = [...counts.values()].filter((count) => count > 1).length;
+    const missing = [...acceptedAt.keys()].filter((text) => !counts.has(text)).length;
+    let outOfOrder = 0;
+    for (const [igsid, texts] of expectedOrder) {
+      const received = atMeta.filter((message) => message.igsid === igsid).map((message) => message.text);
+      if (received.join('\n') !== texts.filter((text) => counts.has(text)).join('\n')) outOfOrder += 1;
+    }
+
+    const post = distribution(postLatencies);
+    const delivery = distribution(latencies);
+    console.log('POST /v1/conversations/:id/messages → 202, ms');
+    console.log(table(['requests', 'refused', 'req/s', 'p50', 'p95', 'p99', 'max'], [[String(settings.messages), String([...refused.values()].reduce((a, b) => a + b, 0)), rate(postLatencies.length, postElapsed), ms(post.p50), ms(post.p95), ms(post.p99), ms(post.max)]]));
+    console.log('\nAccepted (202) → received by the emulator (Meta), ms');
+    console.log(table(['received', 'missing', 'duplicated', 'p50', 'p95', 'p99', 'max'], [[String(delivery.count), String(missing), String(duplicates), ms(delivery.p50), ms(delivery.p95), ms(delivery.p99), ms(delivery.max)]]));
+    console.log(`\nsustained: ${rate(delivery.count, lastReceivedAt - firstPostAt)} sends/s (first POST to last message received, ${ms(lastReceivedAt - firstPostAt)} ms)`);
+    console.log(`order: ${expectedOrder.size - outOfOrder} of ${expectedOrder.size} conversations received their replies in the order accepted`);
+    if (refused.size > 0) console.log(`refused POSTs by status: ${JSON.stringify(Object.fromEntries(refused))}`);
+    console.log(`load average (1 min) at the end: ${os.loadavg()[0]!.toFixed(2)}`);
+    const ok = missing === 0 && duplicates === 0 && outOfOrder === 0 && refused.size === 0;
+    console.log(`\ntotal run time ${((performance.now() - started) / 1000).toFixed(1)} s: ${ok ? 'every reply received once, in order' : 'FAILED: see the counts above'}`);
+    return ok ? 0 : 1;
+  } finally {
+    await world?.close().catch((error: unknown) => console.error(`engine stop: ${(error as Error).message}`));
+    await services?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);
