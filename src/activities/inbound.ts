@@ -12,6 +12,7 @@ import type { Conversation } from '../db/models/conversation';
 import { makeCustomerKey, type Customer } from '../db/models/customer';
 import type { LinkedAccount } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
+import type { OutboundMid } from '../db/models/outbound-mid';
 import type { WebhookEvent } from '../db/models/webhook-event';
 import { nextWindowClosesAt } from '../domain/window';
 import { movesWindow, projectMessage, type InboundEventKind, type MessageProjection } from '../domain/webhook-events';
@@ -136,15 +137,22 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     if (!(await insertIfAbsent(models.conversations, { ...created }))) await apply();
   }
 
-  /** Updates a message by its mid: inbound messages have it as `_id`; the engine's own sends carry it as a field. */
-  async function updateByMid(mid: string | null, update: Record<string, unknown>): Promise<void> {
-    if (mid === null) return;
-    if ((await models.messages.updateOne({ _id: mid }, update)).matchedCount === 0) await models.messages.updateOne({ mid }, update);
-  }
-
+  /**
+   * A message by Meta's mid: what customers sent is keyed by it; the engine's own replies are found through their
+   * mid index. Both are `_id` lookups.
+   */
   async function findByMid(mid: string | null): Promise<Message | null> {
     if (mid === null) return null;
-    return (await models.messages.findOne({ _id: mid }).lean<Message>()) ?? (await models.messages.findOne({ mid }).lean<Message>());
+    const keyed = await models.messages.findOne({ _id: mid }).lean<Message>();
+    if (keyed) return keyed;
+    const own = await models.outboundMids.findOne({ _id: mid }).lean<OutboundMid>();
+    return own ? models.messages.findOne({ _id: own.messageId }).lean<Message>() : null;
+  }
+
+  /** Records that the engine's reply went out as `mid` (the echo says so): the mid index first, then the reply. */
+  async function settleAsSent(message: Message, mid: string, sentAt: Date): Promise<void> {
+    await insertIfAbsent(models.outboundMids, { _id: mid, messageId: message._id });
+    await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid, 'outbound.sentToMetaAt': sentAt, error: null } });
   }
 
   /** Inserts a message once per mid. A message the customer already unsent stays deleted and empty. */
@@ -190,8 +198,8 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       const triedAt = candidate.outbound?.sendingAt?.getTime();
       return candidate.igsid === input.igsid && candidate.outbound?.fingerprint === fingerprint && triedAt !== undefined && Math.abs(echoedAt - triedAt) <= ECHO_MATCH_WINDOW_MS;
     });
-    if (!match) return undefined;
-    await models.messages.updateOne({ _id: match._id }, { $set: { status: 'sent', mid: event.mid ?? undefined, 'outbound.sentToMetaAt': event.occurredAt, error: null } });
+    if (!match || event.mid === null) return undefined;
+    await settleAsSent(match, event.mid, event.occurredAt);
     return match._id;
   }
 
@@ -235,7 +243,12 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       }
       case 'echo': {
         const known = await findByMid(event.mid);
-        if (known?.outbound) return { ...recorded, outcome: 'matched-own-send' };
+        if (known?.outbound) {
+          // The reply's own echo. Its send may have stopped before recording the outcome: the echo settles it.
+          if (known.status === 'sent' || event.mid === null) return { ...recorded, outcome: 'matched-own-send' };
+          await settleAsSent(known, event.mid, event.occurredAt);
+          return { ...recorded, outcome: 'matched-own-send', settledMessageId: known._id };
+        }
         if (known) return recorded;
         // While a send is in flight, an echo with an unknown mid may be that very send: decide once it settled.
         if (input.holdUnknownEchoes) return { ...recorded, outcome: 'own-send-unsettled' };
@@ -278,7 +291,8 @@ export function createInboundActivities(deps: InboundActivityDeps) {
           error: null,
         };
         if (!(await insertIfAbsent(models.messages, { ...tombstone }))) {
-          await updateByMid(event.mid, { $set: { deletedAt: occurredAt, text: null, attachments: [], story: null } });
+          const target = await findByMid(event.mid);
+          if (target) await models.messages.updateOne({ _id: target._id }, { $set: { deletedAt: occurredAt, text: null, attachments: [], story: null } });
         }
         return recorded;
       }

@@ -4,6 +4,7 @@
  * message still `sending` knows an earlier attempt died mid-call and never sends it again blindly. Every lookup is
  * by `_id`. The workflow sends one message of a conversation at a time, so these writes do not race.
  */
+import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
 import { inactiveAccountAdvice, type LinkedAccount, type LinkStatus } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
@@ -16,7 +17,7 @@ import type { AccountProblemInput, RecordSendFailureInput, SendMessageInput, Sen
 import { ActivityError } from './failures';
 
 export interface OutboundActivityDeps {
-  models: Pick<Models, 'messages' | 'linkedAccounts'>;
+  models: Pick<Models, 'messages' | 'linkedAccounts' | 'outboundMids'>;
   graph: Pick<GraphClient, 'sendMessage'>;
   cipher: TokenCipher;
   logger: Logger;
@@ -74,6 +75,8 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
           ...(input.tag === undefined ? {} : { tag: input.tag }),
         });
         const sentAt = now();
+        // The mid index first: the echo finds the reply by it, whichever of the two writes a crash interrupts.
+        await insertIfAbsent(models.outboundMids, { _id: sent.messageId, messageId: message._id });
         await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid: sent.messageId, 'outbound.sentToMetaAt': new Date(sentAt), error: null } });
         return { mid: sent.messageId, sentAt };
       } catch (error) {

@@ -8,6 +8,7 @@ import { getMemberModel, type MemberModel } from './models/member';
 import { getMessageModel, type MessageModel } from './models/message';
 import { getMediaFileModel, type MediaFileModel } from './models/media-file';
 import { getIdempotencyRecordModel, type IdempotencyRecordModel } from './models/idempotency-record';
+import { getOutboundMidModel, type OutboundMidModel } from './models/outbound-mid';
 import { getRoundTripProbeModel, type RoundTripProbeModel } from './models/round-trip-probe';
 import { getWebhookEventModel, type WebhookEventModel } from './models/webhook-event';
 
@@ -22,6 +23,7 @@ export interface Models {
   members: MemberModel;
   mediaFiles: MediaFileModel;
   idempotencyRecords: IdempotencyRecordModel;
+  outboundMids: OutboundMidModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -36,6 +38,7 @@ export function createModels(connection: Connection): Models {
     members: getMemberModel(connection),
     mediaFiles: getMediaFileModel(connection),
     idempotencyRecords: getIdempotencyRecordModel(connection),
+    outboundMids: getOutboundMidModel(connection),
   };
 }
 

@@ -175,10 +175,10 @@ export function createSendService(deps: SendServiceDeps) {
     await models.messages.updateMany({ _id: { $in: messageIds }, status: 'queued' }, { $set: { status: 'failed', error } });
   }
 
+  /** The messages again, in their order; one `_id` lookup each (the one filter FerretDB does not scan for). */
   async function reload(messageIds: string[]): Promise<Message[]> {
-    const found = await models.messages.find({ _id: { $in: messageIds } }).lean<Message[]>();
-    const byId = new Map(found.map((message) => [message._id, message]));
-    return messageIds.map((id) => byId.get(id)).filter((message): message is Message => message !== undefined);
+    const found = await Promise.all(messageIds.map((id) => models.messages.findOne({ _id: id }).lean<Message>()));
+    return found.filter((message): message is Message => message !== null);
   }
 
   /** Hands the messages to the workflow; a refusal marks them failed with its reason. */
