@@ -59,7 +59,7 @@ describe('sweeper', () => {
     await storeEvent('message:fresh-claim', 'c-3', { dispatchedAt: new Date(), dispatchAttempts: 1 });
 
     const report = await engine.dispatcher.sweep();
-    expect(report).toEqual({ dispatched: 2, failed: 0, unlinked: 0 });
+    expect(report).toEqual({ dispatched: 2, failed: 0, unlinked: 0, ownEchoes: 0 });
 
     expect(await signalledEventIds('c-1')).toEqual(['message:unclaimed']);
     expect(await signalledEventIds('c-2')).toEqual(['message:stale-claim']);
