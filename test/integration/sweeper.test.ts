@@ -70,4 +70,20 @@ describe('sweeper', () => {
     expect(stale?.dispatchAttempts).toBe(2);
     expect(stale?.dispatchedAt?.getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
+
+  it("records the echo of a reply already sent without signalling, and hands an unsettled reply's echo to the workflow", async () => {
+    const reply = (id: string, status: string) => ({
+      _id: id, messageId: id, conversationId: 'conversation-echo', channelId: 'channel-sweep', igAccountId, igsid: 'c-echo', direction: 'outbound', senderType: 'manager', kind: 'text',
+      text: 'thanks', attachments: [], story: null, replyToMid: null, sentAt: new Date(), receivedAt: new Date(), status, deletedAt: null, editCount: 0, reaction: null, error: null,
+    });
+    await engine.models.messages.collection.insertMany([reply('reply-sent', 'sent'), reply('reply-sending', 'sending')] as never[]);
+    await engine.models.outboundMids.collection.insertMany([{ _id: 'mid-sent', messageId: 'reply-sent' }, { _id: 'mid-sending', messageId: 'reply-sending' }] as never[]);
+    await storeEvent('echo:mid-sent', 'c-echo', { kind: 'echo', mid: 'mid-sent', dispatchedAt: null });
+    await storeEvent('echo:mid-sending', 'c-echo', { kind: 'echo', mid: 'mid-sending', dispatchedAt: null });
+
+    const report = await engine.dispatcher.sweep();
+    expect(report).toEqual({ dispatched: 1, failed: 0, unlinked: 0, ownEchoes: 1 });
+    expect(await engine.models.webhookEvents.findOne({ _id: 'echo:mid-sent' }).lean()).toMatchObject({ status: 'recorded', conversationId: 'conversation-echo' });
+    expect(await signalledEventIds('c-echo')).toEqual(['echo:mid-sending']);
+  });
 });
