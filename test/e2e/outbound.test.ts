@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEMO, startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
+import { readableHistory } from '../support/history-text';
 import { permanentSendRefusals } from '../support/refusals';
 import { createWorkerProcesses } from '../support/worker-processes';
 
@@ -131,6 +132,10 @@ describe('replies from the inbox', () => {
     await world.eventually(async () => ((await world.engine.models.webhookEvents.countDocuments({ mid: sent.mid, status: 'recorded' })) === 1 ? true : undefined));
     const { body } = await api('GET', `/v1/conversations/${conversationId}/messages`);
     expect(body.messages.filter((message: Json) => message.text === 'Yes, the blue one is in stock 👍')).toHaveLength(1);
+    // The conversation's history names the reply by its id only: its text stays in the database.
+    const history = await readableHistory(world.engine.temporal.workflow.getHandle((await world.conversationOf(igsid)).workflowId));
+    expect(history).toContain(`"messageIds":["${accepted.body.messages[0].messageId}"]`);
+    for (const secret of ['Yes, the blue one is in stock', world.pageToken]) expect(history).not.toContain(secret);
   });
 
   it('sends 50 messages accepted at once in the order accepted', async () => {
