@@ -296,8 +296,9 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
         return true;
       case FailureType.TokenInvalid:
       case FailureType.MessagesAccessOff:
-        await fail(entry, shown);
+        // The account is stopped first: whoever sees the failed message then also sees why nothing more goes out.
         await reportAccountProblem({ igAccountId: input.igAccountId, type: failure.type, message: failure.message, ...(failure.details.reason ? { reason: failure.details.reason } : {}) });
+        await fail(entry, shown);
         return true;
       default:
         await fail(entry, shown);

@@ -382,6 +382,7 @@ describe('a token error seen by a send', () => {
     expect(changed.status).toBe(200);
     const failed = await api('POST', `/v1/conversations/${conversation.conversationId}/messages?wait=sent`, { body: { text: 'are you there?' } });
     expect(failed.body.messages[0]).toMatchObject({ status: 'failed', error: { type: 'TokenInvalid', code: 190, subcode: 460, reason: 'password_changed' } });
+    // The account was stopped before the message was marked failed.
     const account = await world.engine.models.linkedAccounts.findOne({ _id: world.igAccountId }).lean();
     expect(account).toMatchObject({ status: 'reauth_required', statusReason: { type: 'TokenInvalid', reason: 'password_changed' } });
     const refused = await api('POST', `/v1/conversations/${conversation.conversationId}/messages`, { body: { text: 'and now?' } });

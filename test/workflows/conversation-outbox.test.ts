@@ -217,7 +217,8 @@ describe('conversationWorkflow outbox', () => {
     await withWorker(stubs, taskQueue, async () => {
       const conversation = await openConversation(stubs, taskQueue);
       await send(conversation, ['t', 'm']);
-      await waitFor(async () => stubs.log.accountProblems.length === 2);
+      // The account is told first, then the message fails: both are done once the second failure is recorded.
+      await waitFor(async () => stubs.log.failures.length === 2);
     });
     expect(stubs.log.failures.map((failure) => [failure.messageId, failure.failure.type, failure.failure.code, failure.failure.subcode])).toEqual([
       ['t', 'TokenInvalid', 190, 460],
