@@ -2,10 +2,11 @@
  * No Docker engine runs here, so the deployment files are checked as text: docker-compose.yml parses, has the
  * agreed services, and its ports and environment match what the code reads.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { configVariableNames, loadConfig, productionRequiredVariables } from '../../src/config';
+import { configVariableNames, encryptionKeyVariableNames, loadConfig, productionRequiredVariables } from '../../src/config';
 import { customSearchAttributes } from '../../src/temporal/names';
 
 interface ComposeService {
@@ -31,18 +32,34 @@ function env(name: string): Record<string, string> {
   return Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
-/** `${VAR:-default}` → default, `${VAR:?msg}` → a placeholder value that satisfies the schema. */
-function resolveInterpolation(values: Record<string, string>): Record<string, string> {
-  const placeholders: Record<string, string> = { TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') };
+/** What an operator puts into the .env file beside docker-compose.yml: secrets of their own. */
+const operatorEnvironment: Record<string, string> = {
+  META_APP_ID: '2000000000000001',
+  META_APP_SECRET: randomBytes(16).toString('hex'),
+  META_WEBHOOK_VERIFY_TOKEN: randomBytes(16).toString('hex'),
+  OPERATOR_TOKEN: randomBytes(24).toString('base64url'),
+  TOKEN_ENCRYPTION_KEYS: `2025-06:${randomBytes(32).toString('base64')}`,
+};
+
+/**
+ * Compose's interpolation of a whole value `${VAR}`, `${VAR:-default}` or `${VAR:?message}` from `variables`: an unset
+ * or empty variable takes the default, or stops compose with the message.
+ */
+function interpolate(values: Record<string, string>, variables: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(values).map(([key, value]) => {
-      const withDefault = /^\$\{[A-Z_]+:-(.*)\}$/.exec(value);
-      if (withDefault) return [key, withDefault[1]!];
-      if (/^\$\{[A-Z_]+:\?.*\}$/.test(value)) return [key, placeholders[key] ?? `placeholder-${key.toLowerCase()}`];
-      return [key, value];
+      const reference = /^\$\{([A-Z_]+)(?::([-?])(.*))?\}$/.exec(value);
+      if (!reference) return [key, value];
+      const [, name, operator, argument] = reference;
+      const set = variables[name!];
+      if (set !== undefined && set !== '') return [key, set];
+      if (operator === '?') throw new Error(`compose stops: ${argument}`);
+      return [key, argument ?? ''];
     }),
   );
 }
+
+const withoutVariable = (name: string): Record<string, string> => Object.fromEntries(Object.entries(operatorEnvironment).filter(([key]) => key !== name));
 
 function publishedPort(name: string, containerPort: number): number | undefined {
   const mapping = service(name).ports?.find((p) => p.endsWith(`:${containerPort}`));
@@ -75,12 +92,23 @@ describe('docker-compose.yml', () => {
     const variables = Object.keys(env(name));
     expect(variables.filter((v) => !configVariableNames.includes(v))).toEqual([]);
     expect(productionRequiredVariables.filter((v) => !variables.includes(v))).toEqual([]);
-    // The values pass the engine's own validation in production mode.
-    expect(() => loadConfig(resolveInterpolation(env(name)))).not.toThrow();
+    expect(encryptionKeyVariableNames.filter((v) => !variables.includes(v))).toEqual([]);
+    // With the operator's secrets, the values pass the engine's own validation in production mode.
+    const config = loadConfig(interpolate(env(name), operatorEnvironment));
+    expect(config.env).toBe('production');
+    expect(config.tokens.keyring.current.id).toBe('2025-06');
+  });
+
+  it('takes the single key of earlier deployments, and leaves neither key nor a missing secret unnoticed', () => {
+    const singleKey = { ...withoutVariable('TOKEN_ENCRYPTION_KEYS'), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+    expect(loadConfig(interpolate(env('api'), singleKey)).tokens.keyring.current.id).toBe('k1');
+    // Compose passes both key variables through (either may be set): the engine itself refuses to start with neither.
+    expect(() => loadConfig(interpolate(env('worker'), withoutVariable('TOKEN_ENCRYPTION_KEYS')))).toThrow(/TOKEN_ENCRYPTION_KEYS: required when NODE_ENV=production/);
+    expect(() => interpolate(env('api'), withoutVariable('OPERATOR_TOKEN'))).toThrow('compose stops: set OPERATOR_TOKEN');
   });
 
   it('points the engine at the services by their names and ports', () => {
-    const config = loadConfig(resolveInterpolation(env('api')));
+    const config = loadConfig(interpolate(env('api'), operatorEnvironment));
     const [temporalHost, temporalPort] = config.temporal.address.split(':');
     expect(services[temporalHost!]).toBeDefined();
     expect(publishedPort(temporalHost!, Number(temporalPort))).toBe(7233);
