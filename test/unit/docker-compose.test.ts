@@ -1,6 +1,6 @@
 /**
  * No Docker engine runs here, so the deployment files are checked as text: docker-compose.yml parses, has the
- * agreed services, and its ports and environment match what the code reads.
+ * agreed services, publishes the API alone, and its ports and environment match what the code reads.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,13 +13,16 @@ interface ComposeService {
   image?: string;
   build?: string;
   command?: string[] | string;
-  ports?: string[];
+  ports?: unknown[];
+  network_mode?: string;
   environment?: Record<string, string | number>;
   depends_on?: Record<string, { condition: string }> | string[];
+  healthcheck?: { test: string[] };
 }
 
 const root = path.resolve(__dirname, '..', '..');
-const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const composeText = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+const compose = parse(composeText, { merge: true }) as { services: Record<string, ComposeService> };
 const services = compose.services;
 
 function service(name: string): ComposeService {
@@ -60,11 +63,6 @@ function interpolate(values: Record<string, string>, variables: Record<string, s
 }
 
 const withoutVariable = (name: string): Record<string, string> => Object.fromEntries(Object.entries(operatorEnvironment).filter(([key]) => key !== name));
-
-function publishedPort(name: string, containerPort: number): number | undefined {
-  const mapping = service(name).ports?.find((p) => p.endsWith(`:${containerPort}`));
-  return mapping === undefined ? undefined : Number(mapping.split(':')[0]);
-}
 
 describe('docker-compose.yml', () => {
   it('has the agreed services', () => {
@@ -107,19 +105,31 @@ describe('docker-compose.yml', () => {
     expect(() => interpolate(env('api'), withoutVariable('OPERATOR_TOKEN'))).toThrow('compose stops: set OPERATOR_TOKEN');
   });
 
+  it('publishes the API alone: MongoDB, Temporal and its UI stay on the compose network', () => {
+    const published = Object.entries(services)
+      .filter(([, definition]) => (definition.ports ?? []).length > 0 || definition.network_mode !== undefined)
+      .map(([name, definition]) => [name, definition.ports, definition.network_mode]);
+    expect(published).toEqual([['api', ['3000:3000'], undefined]]);
+  });
+
   it('points the engine at the services by their names and ports', () => {
     const config = loadConfig(interpolate(env('api'), operatorEnvironment));
     const [temporalHost, temporalPort] = config.temporal.address.split(':');
     expect(services[temporalHost!]).toBeDefined();
-    expect(publishedPort(temporalHost!, Number(temporalPort))).toBe(7233);
+    // The auto-setup image serves gRPC on 7233; its health check and the admin tools use the same address.
+    expect(temporalPort).toBe('7233');
+    expect(JSON.stringify(service('temporal').healthcheck)).toContain(config.temporal.address);
+    expect(env('temporal-search-attributes').TEMPORAL_ADDRESS).toBe(config.temporal.address);
     const mongo = new URL(config.mongodb.uri);
     expect(services[mongo.hostname]).toBeDefined();
     expect(mongo.searchParams.get('replicaSet')).toBe('rs0');
     expect(service('mongodb').command).toContain('rs0');
     expect(env('temporal-ui').TEMPORAL_ADDRESS).toBe(config.temporal.address);
-    expect(publishedPort('api', config.api.port)).toBe(3000);
-    expect(publishedPort('temporal-ui', 8080)).toBe(8233);
+    expect(config.api.port).toBe(3000);
+    // The engine's links to the UI lead where the documented loopback publication and SSH tunnel do.
     expect(config.temporal.uiUrl).toBe('http://localhost:8233');
+    expect(composeText).toContain('ports: ["127.0.0.1:8233:8080"]');
+    expect(composeText).toContain('ssh -L 8233:127.0.0.1:8233');
   });
 
   it('declares every search attribute the workflows use', () => {
