@@ -6,21 +6,25 @@
  * replaces it for users; this is the shortcut for trying the product on the emulator.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { DEMO } from '../emulator/seed';
-import { loadConfig } from '../src/config';
+import { loadConfig, loadStackConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes } from '../src/db/models';
 import { newLinkedAccount } from '../src/db/models/linked-account';
 import { hashApiKey } from '../src/db/models/manager';
 import { createGraphClient } from '../src/graph/client';
 import { createTokenCipher } from '../src/security/token-cipher';
+import { withLocalSecrets } from './lib/local-secrets';
+import { repoRoot } from './lib/processes';
 
 const DEMO_CHANNEL_ID = 'demo-channel';
 const REDIRECT_URI = 'http://127.0.0.1/oauth/callback';
 const SCOPES = ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata', 'pages_read_engagement', 'pages_show_list', 'business_management'];
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // The token keyring of the local install, which `npm start` handed to the engine: the page token is sealed with it.
+  const config = loadConfig(withLocalSecrets(process.env, loadStackConfig(path.join(repoRoot, '.data')).dataDir));
   const emulator = config.meta.graphApiUrl;
   const dialog = await fetch(`${emulator}/_emulator/dialog/complete`, {
     method: 'POST',
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
       channelId: DEMO_CHANNEL_ID,
       pageId: page.id,
       username: DEMO.igAccount.username,
-      pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken),
+      pageToken: createTokenCipher(config.tokens.keyring).seal(page.accessToken, { boundTo: DEMO.igAccount.id }),
       at: now,
     });
     await models.linkedAccounts.updateOne({ _id }, { $set: account }, { upsert: true });

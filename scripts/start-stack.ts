@@ -3,8 +3,7 @@
  * FerretDB and the Temporal dev server keep their state under the data folder, so it survives a restart.
  * With MONGODB_URI / TEMPORAL_ADDRESS set, those services are used as they are and not started.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadEmulatorConfig } from '../emulator/config';
 import { loadConfig, loadStackConfig } from '../src/config';
@@ -18,6 +17,7 @@ import {
   waitUntilReady,
   type ManagedProcess,
 } from './lib/processes';
+import { localSecretPath, withLocalSecrets } from './lib/local-secrets';
 
 const say = (line: string): void => {
   process.stdout.write(`[stack] ${line}\n`);
@@ -25,7 +25,8 @@ const say = (line: string): void => {
 
 async function main(): Promise<void> {
   const stack = loadStackConfig(path.join(repoRoot, '.data'));
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  // The local operator token and token keyring, made once per install in the data folder, unless set.
+  const childEnv: NodeJS.ProcessEnv = withLocalSecrets(process.env, stack.dataDir);
   if (stack.startMongo) childEnv.MONGODB_URI = ferretDbUri(stack.ferretDbPort, 'instagram_dm');
   if (stack.startTemporal) {
     childEnv.TEMPORAL_ADDRESS = `127.0.0.1:${stack.temporalPort}`;
@@ -38,9 +39,6 @@ async function main(): Promise<void> {
     childEnv.META_LOGIN_DIALOG_URL ??= `http://127.0.0.1:${emulatorPort}/dialog/oauth`;
     childEnv.EMULATOR_WEBHOOK_URL ??= `http://127.0.0.1:${loadConfig(childEnv).api.port}/webhooks/instagram`;
   }
-  // A local operator token, made once per install and kept in the data folder (git-ignored), unless one is set.
-  const operatorTokenFile = path.join(stack.dataDir, 'operator-token');
-  if (childEnv.OPERATOR_TOKEN === undefined || childEnv.OPERATOR_TOKEN === '') childEnv.OPERATOR_TOKEN = localOperatorToken(operatorTokenFile);
   // Validates every setting before anything starts, naming the variable that is wrong.
   const config = loadConfig(childEnv);
   if (stack.startEmulator) loadEmulatorConfig(childEnv);
@@ -119,6 +117,7 @@ async function main(): Promise<void> {
   say(`  MongoDB        ${redactUri(config.mongodb.uri)}`);
   if (stack.startEmulator) say(`  Meta emulator  ${config.meta.graphApiUrl}  (control API ${config.meta.graphApiUrl}/_emulator/state; link the demo account: npm run demo:link)`);
   say(`  API reference  ${api}/docs  (OpenAPI document ${api}/openapi.json)`);
+  const operatorTokenFile = localSecretPath(stack.dataDir, 'operatorToken');
   const tokenArgument = process.env.OPERATOR_TOKEN ? '$OPERATOR_TOKEN' : `$(cat ${path.relative(process.cwd(), operatorTokenFile) || operatorTokenFile})`;
   say(`  try it         curl -X POST ${api}/v1/diagnostics/round-trip -H "authorization: Bearer ${tokenArgument}"`);
   say('Ctrl-C stops everything.');
@@ -135,14 +134,6 @@ const nodeServices: Array<[string, string]> = [
 async function isReady(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
   return response.status === 200;
-}
-
-function localOperatorToken(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(path.dirname(file), { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
 }
 
 function redactUri(uri: string): string {

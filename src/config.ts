@@ -4,6 +4,7 @@
  * A bad or missing value fails fast with the variable's name.
  */
 import { z } from 'zod';
+import { KEY_ID_PATTERN, type TokenKey, type TokenKeyring } from './security/token-cipher';
 import { describeIssues } from './validation-issues';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -12,8 +13,49 @@ const boolFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-// Local defaults match the stack that `npm start` runs (and the emulator's seeded app);
-// production must set the secrets explicitly (see `productionRequired` below).
+/** The Meta emulator's seeded app: local defaults, so a development engine and the emulator agree with no set-up. */
+const EMULATOR_APP_SECRET = 'emulator-app-secret';
+const EMULATOR_VERIFY_TOKEN = 'emulator-verify-token';
+/** The single key of existing deployments (`TOKEN_ENCRYPTION_KEY`) seals under this id. */
+export const SINGLE_KEY_ID = 'k1';
+
+const base64Key = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64')
+  .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64')
+  .transform((value) => Buffer.from(value, 'base64'));
+
+/** `id:base64key,id:base64key`: the first key is the current one (it seals), the others only open. */
+const keyringList = z.string().transform((value, context): Required<TokenKeyring> => {
+  const keys: TokenKey[] = [];
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    const separator = entry.indexOf(':');
+    const id = separator < 0 ? '' : entry.slice(0, separator);
+    if (!KEY_ID_PATTERN.test(id)) {
+      context.addIssue({ code: 'custom', message: `each entry must be <id>:<32 bytes base64>, the id of 1 to 32 letters, digits, '_', '.' or '-' (entry ${keys.length + 1})` });
+      return z.NEVER;
+    }
+    const key = base64Key.safeParse(entry.slice(separator + 1));
+    if (!key.success) {
+      context.addIssue({ code: 'custom', message: `key "${id}" ${key.error.issues[0]?.message ?? 'is not valid'}` });
+      return z.NEVER;
+    }
+    if (keys.some((known) => known.id === id)) {
+      context.addIssue({ code: 'custom', message: `key id "${id}" appears twice` });
+      return z.NEVER;
+    }
+    keys.push({ id, key: key.data });
+  }
+  const [current, ...previous] = keys;
+  if (!current) {
+    context.addIssue({ code: 'custom', message: 'must name at least one key' });
+    return z.NEVER;
+  }
+  return { current, previous };
+});
+
+// Local defaults match the stack that `npm start` runs (and the emulator's seeded app); the only secrets with a
+// default are the emulator's, which production refuses (see `productionSecretProblems` below).
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -33,7 +75,8 @@ const environmentSchema = z.object({
   // Image URLs on loopback or private networks: allowed in development and tests (local servers), refused
   // otherwise, so the send API cannot be used to reach the engine's own network.
   MEDIA_FETCH_ALLOW_PRIVATE_NETWORK: boolFlag.optional(),
-  // Lets an operator call the diagnostics routes without a manager's key (`Authorization: Bearer <token>`); unset: managers' keys only.
+  // Lets an operator call the diagnostics routes without a manager's key (`Authorization: Bearer <token>`); unset
+  // (development only): managers' keys only.
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -50,19 +93,36 @@ const environmentSchema = z.object({
   GRAPH_API_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
   META_LOGIN_DIALOG_URL: url.default('http://127.0.0.1:4010/dialog/oauth'),
   META_APP_ID: z.string().min(1).default('100000000000001'),
-  META_APP_SECRET: z.string().min(8).default('emulator-app-secret'),
-  META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).default('emulator-verify-token'),
+  META_APP_SECRET: z.string().min(8).default(EMULATOR_APP_SECRET),
+  META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).default(EMULATOR_VERIFY_TOKEN),
 
-  // 32 bytes, base64: AES-256-GCM key for tokens at rest.
-  TOKEN_ENCRYPTION_KEY: z
-    .string()
-    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64')
-    .default(Buffer.alloc(32, 7).toString('base64')),
+  // AES-256-GCM keys for tokens at rest: a keyring (`id:base64,...`, first = current), or one key (id `k1`).
+  TOKEN_ENCRYPTION_KEYS: keyringList.optional(),
+  TOKEN_ENCRYPTION_KEY: base64Key.optional(),
   REAUTH_PERIOD_DAYS: z.coerce.number().int().min(1).max(90).default(60),
 });
 
-/** Settings that have a local default but must be set explicitly when NODE_ENV=production. */
-const productionRequired = ['META_APP_ID', 'META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN', 'TOKEN_ENCRYPTION_KEY', 'GRAPH_API_URL'] as const;
+/** Settings that have a local default (or none) but must be set explicitly when NODE_ENV=production. */
+const productionRequired = ['META_APP_ID', 'META_APP_SECRET', 'META_WEBHOOK_VERIFY_TOKEN', 'OPERATOR_TOKEN', 'GRAPH_API_URL'] as const;
+/** Production needs one of these two (the keyring, or the single key of deployments made before the keyring). */
+const encryptionKeyVariables = ['TOKEN_ENCRYPTION_KEYS', 'TOKEN_ENCRYPTION_KEY'] as const;
+
+/**
+ * Values this code (or its earlier versions) uses for local development: public, so never secrets. Production
+ * refuses them even when typed in explicitly.
+ */
+const developmentSecretValues: Partial<Record<(typeof productionRequired)[number], readonly string[]>> = {
+  META_APP_SECRET: [EMULATOR_APP_SECRET],
+  META_WEBHOOK_VERIFY_TOKEN: [EMULATOR_VERIFY_TOKEN],
+};
+
+/**
+ * A key whose 32 bytes are all the same: the former built-in development key (32 × 0x07) and its kin (all zeros,
+ * `Buffer.alloc(32, n)`), which anyone can guess.
+ */
+function isGuessableKey(key: Buffer): boolean {
+  return key.every((byte) => byte === key[0]);
+}
 
 export type Environment = Record<string, string | undefined>;
 
@@ -83,7 +143,7 @@ export interface AppConfig {
     appSecret: string;
     webhookVerifyToken: string;
   };
-  tokens: { encryptionKey: Buffer; reauthPeriodDays: number };
+  tokens: { keyring: Required<TokenKeyring>; reauthPeriodDays: number };
 }
 
 export class ConfigError extends Error {
@@ -105,10 +165,8 @@ export function loadConfig(source: Environment = process.env): AppConfig {
     throw new ConfigError(describeIssues(parsed.error.issues));
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production') {
-    const missing = productionRequired.filter((name) => raw[name] === undefined);
-    if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when NODE_ENV=production`));
-  }
+  const problems = [...(e.NODE_ENV === 'production' ? productionSecretProblems(raw, e) : []), ...keyringProblems(e)];
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -142,8 +200,43 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       appSecret: e.META_APP_SECRET,
       webhookVerifyToken: e.META_WEBHOOK_VERIFY_TOKEN,
     },
-    tokens: { encryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64'), reauthPeriodDays: e.REAUTH_PERIOD_DAYS },
+    tokens: { keyring: configuredKeyring(e), reauthPeriodDays: e.REAUTH_PERIOD_DAYS },
   };
+}
+
+type ParsedEnvironment = z.infer<typeof environmentSchema>;
+
+/** Exactly one source of keys. There is no built-in key, not even for development: it would be public. */
+function keyringProblems(e: ParsedEnvironment): string[] {
+  if (e.TOKEN_ENCRYPTION_KEYS && e.TOKEN_ENCRYPTION_KEY) {
+    return ['TOKEN_ENCRYPTION_KEYS: set it or TOKEN_ENCRYPTION_KEY, not both (the single key goes into the keyring as k1:<key>)'];
+  }
+  if (e.TOKEN_ENCRYPTION_KEYS || e.TOKEN_ENCRYPTION_KEY) return [];
+  const how = e.NODE_ENV === 'production' ? 'required when NODE_ENV=production' : 'required (`npm start` makes a local keyring in .data/token-encryption-keys)';
+  return [`TOKEN_ENCRYPTION_KEYS: ${how}: <id>:<32 bytes base64>[,<older id>:<older key>...], or the single TOKEN_ENCRYPTION_KEY`];
+}
+
+function configuredKeyring(e: ParsedEnvironment): Required<TokenKeyring> {
+  if (e.TOKEN_ENCRYPTION_KEYS) return e.TOKEN_ENCRYPTION_KEYS;
+  if (e.TOKEN_ENCRYPTION_KEY) return { current: { id: SINGLE_KEY_ID, key: e.TOKEN_ENCRYPTION_KEY }, previous: [] };
+  throw new ConfigError(keyringProblems(e));
+}
+
+/** Production starts only with secrets of its own: each one set, and none of them a known development value. */
+function productionSecretProblems(raw: Environment, e: ParsedEnvironment): string[] {
+  const problems: string[] = [];
+  for (const name of productionRequired) {
+    const value = raw[name];
+    if (value === undefined) problems.push(`${name}: required when NODE_ENV=production`);
+    else if (developmentSecretValues[name]?.includes(value)) problems.push(`${name}: is a development value of this code, not a secret: set your own when NODE_ENV=production`);
+  }
+  const guessableKeys = (variable: string, keys: readonly TokenKey[]): string[] =>
+    keys
+      .filter(({ key }) => isGuessableKey(key))
+      .map(({ id }) => `${variable}: key "${id}" is a development key (all its bytes are equal), not a secret: make one with \`openssl rand -base64 32\``);
+  if (e.TOKEN_ENCRYPTION_KEYS) problems.push(...guessableKeys('TOKEN_ENCRYPTION_KEYS', [e.TOKEN_ENCRYPTION_KEYS.current, ...e.TOKEN_ENCRYPTION_KEYS.previous]));
+  if (e.TOKEN_ENCRYPTION_KEY) problems.push(...guessableKeys('TOKEN_ENCRYPTION_KEY', [{ id: SINGLE_KEY_ID, key: e.TOKEN_ENCRYPTION_KEY }]));
+  return problems;
 }
 
 /**
@@ -189,4 +282,7 @@ export function loadStackConfig(defaultDataDir: string, source: Environment = pr
 
 /** Every variable the engine and the local launcher read (for checks of deployment files). */
 export const configVariableNames: readonly string[] = [...Object.keys(environmentSchema.shape), ...Object.keys(stackSchema.shape), 'TEMPORAL_ADDRESS', 'MONGODB_URI'];
+/** Set explicitly in production, each of them. */
 export const productionRequiredVariables: readonly string[] = productionRequired;
+/** Production needs one of these: the keyring, or the single key. */
+export const encryptionKeyVariableNames: readonly string[] = encryptionKeyVariables;

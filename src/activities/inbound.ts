@@ -84,7 +84,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     const fresh = !forceRefresh && customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
     if (fresh) return;
     try {
-      const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(account.pageToken), fields: ['name', 'username', 'profile_pic'] });
+      const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(account.pageToken, { boundTo: account.igAccountId }), fields: ['name', 'username', 'profile_pic'] });
       const username = profile.username || null;
       const update: Record<string, unknown> = {
         $set: { username, name: profile.name || null, profilePicUrl: profile.profilePic || null, profileFetchedAt: at, profileError: null },

@@ -62,6 +62,9 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
       }
       if (message.status !== 'queued') throw new ActivityError(FailureType.Unexpected, `reply ${input.messageId} is ${message.status}, not queued`);
       const account = await loadActiveAccount(input.igAccountId);
+      // Opened before the message is marked `sending`: a token that does not open (a key missing from this process's
+      // keyring during a rotation) fails the attempt without making it look as if Meta might have sent the reply.
+      const accessToken = deps.cipher.open(account.pageToken, { boundTo: account.igAccountId });
 
       await models.messages.updateOne(
         { _id: message._id },
@@ -69,7 +72,7 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
       );
       try {
         const sent = await deps.graph.sendMessage({
-          accessToken: deps.cipher.open(account.pageToken),
+          accessToken,
           recipientId: input.igsid,
           message: outgoing(message),
           ...(input.tag === undefined ? {} : { tag: input.tag }),

@@ -32,7 +32,7 @@ export function createActivities(deps: Omit<WorkerDeps, 'connection'>) {
       appSecret: config.meta.appSecret,
       logger,
     });
-  const cipher = createTokenCipher(config.tokens.encryptionKey);
+  const cipher = createTokenCipher(config.tokens.keyring);
   return withFailureMapping({
     ...createDiagnosticsActivities({ models }),
     ...createInboundActivities({

@@ -3,7 +3,7 @@
  * the Temporal UI answers, Ctrl-C (SIGINT) stops every child, and state survives a restart.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort, isPortOpen, repoRoot } from '../../scripts/lib/processes';
@@ -49,7 +49,10 @@ describe('npm start (the local stack launcher)', () => {
     if (!existsSync(path.join(repoRoot, 'dist', 'server.js'))) throw new Error('dist/ is missing: run `npm test` (it builds) or `npm run build` first');
     ports = { api: await findFreePort(), temporal: await findFreePort(), ui: await findFreePort(), ferretdb: await findFreePort(), emulator: await findFreePort() };
     env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), FERRETDB_PORT: String(ports.ferretdb), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn' };
+    // The launcher makes the install's own secrets: none may come from the harness.
     delete env.OPERATOR_TOKEN;
+    delete env.TOKEN_ENCRYPTION_KEYS;
+    delete env.TOKEN_ENCRYPTION_KEY;
     // The launcher must start its own services: the harness's addresses are not for it.
     delete env.TEMPORAL_ADDRESS;
     delete env.MONGODB_URI;
@@ -69,6 +72,7 @@ describe('npm start (the local stack launcher)', () => {
 
   let probeId = '';
   let probeWorkflowId = '';
+  let keyring = '';
 
   it('starts everything, prints the URLs and answers ready', async () => {
     current = launch(env);
@@ -97,6 +101,12 @@ describe('npm start (the local stack launcher)', () => {
     const listed = await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="${probeWorkflowId}"`)}`);
     expect(listed.status).toBe(200);
     expect(JSON.stringify(await listed.json())).toContain(probeWorkflowId);
+
+    // The token keyring of this install, made once, readable by its owner only.
+    const keyringFile = path.join(dataDir, 'token-encryption-keys');
+    keyring = readFileSync(keyringFile, 'utf8').trim();
+    expect(keyring).toMatch(/^local-1:[A-Za-z0-9+/]{43}=$/);
+    expect(statSync(keyringFile).mode & 0o777).toBe(0o600);
   });
 
   it('stops every child on Ctrl-C', async () => {
@@ -109,7 +119,8 @@ describe('npm start (the local stack launcher)', () => {
   it('keeps its state across a restart', async () => {
     current = launch(env);
     await waitForOutput(current, '[stack] ready', 180_000);
-    // The same token after the restart: it was made once and kept.
+    // The same token and keyring after the restart: they were made once and kept.
+    expect(readFileSync(path.join(dataDir, 'token-encryption-keys'), 'utf8').trim()).toBe(keyring);
     const readBack = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip/${probeId}`, { headers: asOperator(dataDir) });
     expect(readBack.status).toBe(200);
     expect(await readBack.json()).toMatchObject({ probeId, workflowId: probeWorkflowId });

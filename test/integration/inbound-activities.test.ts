@@ -26,7 +26,7 @@ describe('inbound activities', () => {
     activities = withFailureMapping(createInboundActivities({
       models: world.engine.models,
       graph: world.graph,
-      cipher: createTokenCipher(world.engine.config.tokens.encryptionKey),
+      cipher: createTokenCipher(world.engine.config.tokens.keyring),
       logger: createLogger({ write: () => undefined }),
       appId: world.engine.config.meta.appId,
       profileStaleAfterMs: 60 * 60 * 1000,

@@ -3,7 +3,7 @@
  * against the Temporal server and database of the harness. Each call gets its own database and task queue,
  * so test files running in parallel do not see each other.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -38,7 +38,7 @@ function quietTemporalRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 }
 
-/** The environment of a test engine: its own database and task queue on the harness's servers. */
+/** The environment of a test engine: its own database, task queue and token key on the harness's servers. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const suffix = randomUUID().slice(0, 8);
   const mongoUri = new URL(requireEnv('MONGODB_URI'));
@@ -49,6 +49,7 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     MONGODB_URI: mongoUri.toString(),
     TEMPORAL_ADDRESS: requireEnv('TEMPORAL_ADDRESS'),
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    TOKEN_ENCRYPTION_KEYS: `test-${suffix}:${randomBytes(32).toString('base64')}`,
     API_PORT: '3000',
     ...overrides,
   };

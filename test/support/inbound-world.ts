@@ -110,7 +110,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
   const channelId = `channel-${randomUUID().slice(0, 8)}`;
   const now = new Date();
   await engine.models.linkedAccounts.create(
-    newLinkedAccount({ igAccountId: DEMO.igAccount.id, channelId, pageId: page.id, username: DEMO.igAccount.username, pageToken: createTokenCipher(config.tokens.encryptionKey).seal(page.accessToken), at: now }),
+    newLinkedAccount({ igAccountId: DEMO.igAccount.id, channelId, pageId: page.id, username: DEMO.igAccount.username, pageToken: createTokenCipher(config.tokens.keyring).seal(page.accessToken, { boundTo: DEMO.igAccount.id }), at: now }),
   );
   const apiKey = `key-${randomUUID()}`;
   await engine.models.managers.create({ managerId: randomUUID(), channelId, name: 'Owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: now });

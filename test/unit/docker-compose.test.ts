@@ -1,24 +1,28 @@
 /**
  * No Docker engine runs here, so the deployment files are checked as text: docker-compose.yml parses, has the
- * agreed services, and its ports and environment match what the code reads.
+ * agreed services, publishes the API alone, and its ports and environment match what the code reads.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { configVariableNames, loadConfig, productionRequiredVariables } from '../../src/config';
+import { configVariableNames, encryptionKeyVariableNames, loadConfig, productionRequiredVariables } from '../../src/config';
 import { customSearchAttributes } from '../../src/temporal/names';
 
 interface ComposeService {
   image?: string;
   build?: string;
   command?: string[] | string;
-  ports?: string[];
+  ports?: unknown[];
+  network_mode?: string;
   environment?: Record<string, string | number>;
   depends_on?: Record<string, { condition: string }> | string[];
+  healthcheck?: { test: string[] };
 }
 
 const root = path.resolve(__dirname, '..', '..');
-const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const composeText = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+const compose = parse(composeText, { merge: true }) as { services: Record<string, ComposeService> };
 const services = compose.services;
 
 function service(name: string): ComposeService {
@@ -31,23 +35,34 @@ function env(name: string): Record<string, string> {
   return Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
-/** `${VAR:-default}` → default, `${VAR:?msg}` → a placeholder value that satisfies the schema. */
-function resolveInterpolation(values: Record<string, string>): Record<string, string> {
-  const placeholders: Record<string, string> = { TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') };
+/** What an operator puts into the .env file beside docker-compose.yml: secrets of their own. */
+const operatorEnvironment: Record<string, string> = {
+  META_APP_ID: '2000000000000001',
+  META_APP_SECRET: randomBytes(16).toString('hex'),
+  META_WEBHOOK_VERIFY_TOKEN: randomBytes(16).toString('hex'),
+  OPERATOR_TOKEN: randomBytes(24).toString('base64url'),
+  TOKEN_ENCRYPTION_KEYS: `2025-06:${randomBytes(32).toString('base64')}`,
+};
+
+/**
+ * Compose's interpolation of a whole value `${VAR}`, `${VAR:-default}` or `${VAR:?message}` from `variables`: an unset
+ * or empty variable takes the default, or stops compose with the message.
+ */
+function interpolate(values: Record<string, string>, variables: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(values).map(([key, value]) => {
-      const withDefault = /^\$\{[A-Z_]+:-(.*)\}$/.exec(value);
-      if (withDefault) return [key, withDefault[1]!];
-      if (/^\$\{[A-Z_]+:\?.*\}$/.test(value)) return [key, placeholders[key] ?? `placeholder-${key.toLowerCase()}`];
-      return [key, value];
+      const reference = /^\$\{([A-Z_]+)(?::([-?])(.*))?\}$/.exec(value);
+      if (!reference) return [key, value];
+      const [, name, operator, argument] = reference;
+      const set = variables[name!];
+      if (set !== undefined && set !== '') return [key, set];
+      if (operator === '?') throw new Error(`compose stops: ${argument}`);
+      return [key, argument ?? ''];
     }),
   );
 }
 
-function publishedPort(name: string, containerPort: number): number | undefined {
-  const mapping = service(name).ports?.find((p) => p.endsWith(`:${containerPort}`));
-  return mapping === undefined ? undefined : Number(mapping.split(':')[0]);
-}
+const withoutVariable = (name: string): Record<string, string> => Object.fromEntries(Object.entries(operatorEnvironment).filter(([key]) => key !== name));
 
 describe('docker-compose.yml', () => {
   it('has the agreed services', () => {
@@ -75,23 +90,46 @@ describe('docker-compose.yml', () => {
     const variables = Object.keys(env(name));
     expect(variables.filter((v) => !configVariableNames.includes(v))).toEqual([]);
     expect(productionRequiredVariables.filter((v) => !variables.includes(v))).toEqual([]);
-    // The values pass the engine's own validation in production mode.
-    expect(() => loadConfig(resolveInterpolation(env(name)))).not.toThrow();
+    expect(encryptionKeyVariableNames.filter((v) => !variables.includes(v))).toEqual([]);
+    // With the operator's secrets, the values pass the engine's own validation in production mode.
+    const config = loadConfig(interpolate(env(name), operatorEnvironment));
+    expect(config.env).toBe('production');
+    expect(config.tokens.keyring.current.id).toBe('2025-06');
+  });
+
+  it('takes the single key of earlier deployments, and leaves neither key nor a missing secret unnoticed', () => {
+    const singleKey = { ...withoutVariable('TOKEN_ENCRYPTION_KEYS'), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+    expect(loadConfig(interpolate(env('api'), singleKey)).tokens.keyring.current.id).toBe('k1');
+    // Compose passes both key variables through (either may be set): the engine itself refuses to start with neither.
+    expect(() => loadConfig(interpolate(env('worker'), withoutVariable('TOKEN_ENCRYPTION_KEYS')))).toThrow(/TOKEN_ENCRYPTION_KEYS: required when NODE_ENV=production/);
+    expect(() => interpolate(env('api'), withoutVariable('OPERATOR_TOKEN'))).toThrow('compose stops: set OPERATOR_TOKEN');
+  });
+
+  it('publishes the API alone: MongoDB, Temporal and its UI stay on the compose network', () => {
+    const published = Object.entries(services)
+      .filter(([, definition]) => (definition.ports ?? []).length > 0 || definition.network_mode !== undefined)
+      .map(([name, definition]) => [name, definition.ports, definition.network_mode]);
+    expect(published).toEqual([['api', ['3000:3000'], undefined]]);
   });
 
   it('points the engine at the services by their names and ports', () => {
-    const config = loadConfig(resolveInterpolation(env('api')));
+    const config = loadConfig(interpolate(env('api'), operatorEnvironment));
     const [temporalHost, temporalPort] = config.temporal.address.split(':');
     expect(services[temporalHost!]).toBeDefined();
-    expect(publishedPort(temporalHost!, Number(temporalPort))).toBe(7233);
+    // The auto-setup image serves gRPC on 7233; its health check and the admin tools use the same address.
+    expect(temporalPort).toBe('7233');
+    expect(JSON.stringify(service('temporal').healthcheck)).toContain(config.temporal.address);
+    expect(env('temporal-search-attributes').TEMPORAL_ADDRESS).toBe(config.temporal.address);
     const mongo = new URL(config.mongodb.uri);
     expect(services[mongo.hostname]).toBeDefined();
     expect(mongo.searchParams.get('replicaSet')).toBe('rs0');
     expect(service('mongodb').command).toContain('rs0');
     expect(env('temporal-ui').TEMPORAL_ADDRESS).toBe(config.temporal.address);
-    expect(publishedPort('api', config.api.port)).toBe(3000);
-    expect(publishedPort('temporal-ui', 8080)).toBe(8233);
+    expect(config.api.port).toBe(3000);
+    // The engine's links to the UI lead where the documented loopback publication and SSH tunnel do.
     expect(config.temporal.uiUrl).toBe('http://localhost:8233');
+    expect(composeText).toContain('ports: ["127.0.0.1:8233:8080"]');
+    expect(composeText).toContain('ssh -L 8233:127.0.0.1:8233');
   });
 
   it('declares every search attribute the workflows use', () => {
