@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { ensureIndexes } from '../../src/db/models';
 import { makeNoticeId, createNoticeBoard, type NoticeBoard, type NoticeInput } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel, type TestManager } from '../support/inbox-fixtures';
@@ -361,6 +362,17 @@ describe('channels, managers, API keys and notices', () => {
       const managers = await call('GET', `/v1/channels/${channel.channelId}/managers?limit=1`, { key: channel.apiKey });
       expect(managers.body.nextCursor).toEqual(expect.any(String));
       expectField(await call('GET', `/v1/me/notices?cursor=${managers.body.nextCursor}`, { key: channel.apiKey }), 'query.cursor');
+    });
+  });
+
+  describe('a database of an earlier version', () => {
+    it("drops the old unique index on the managers' key hash, which would refuse every second manager without one", async () => {
+      await engine.models.managers.collection.createIndex({ apiKeyHash: 1 }, { unique: true, name: 'apiKeyHash_1' });
+      await ensureIndexes(engine.models);
+      expect(await engine.models.managers.collection.indexExists('apiKeyHash_1')).toBe(false);
+      const channel = await fixtures.channel('upgraded');
+      await fixtures.manager(channel.channelId, 'agent');
+      expect(await engine.models.managers.countDocuments({ channelId: channel.channelId })).toBe(2);
     });
   });
 
