@@ -5,14 +5,14 @@
  * Idempotent: run it again to link again and get a new key. The real linking flow (Facebook Login from the inbox)
  * replaces it for users; this is the shortcut for trying the product on the emulator.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { DEMO } from '../emulator/seed';
+import { createChannelDirectory } from '../src/channels/directory';
 import { loadConfig, loadStackConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes } from '../src/db/models';
 import { newLinkedAccount } from '../src/db/models/linked-account';
-import { hashApiKey } from '../src/db/models/manager';
 import { createGraphClient } from '../src/graph/client';
 import { createTokenCipher } from '../src/security/token-cipher';
 import { withLocalSecrets } from './lib/local-secrets';
@@ -64,8 +64,8 @@ async function main(): Promise<void> {
       at: now,
     });
     await models.linkedAccounts.updateOne({ _id }, { $set: account }, { upsert: true });
-    const apiKey = `igdm_${randomBytes(24).toString('base64url')}`;
-    await models.managers.create({ managerId: randomUUID(), channelId: DEMO_CHANNEL_ID, name: 'Demo owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: now });
+    // The channel is kept across runs; each run adds an owner with a fresh key.
+    const { apiKey } = await createChannelDirectory({ models, now: Date.now }).createChannelWithOwner({ channelId: DEMO_CHANNEL_ID, name: 'Demo shop', ownerName: 'Demo owner' });
 
     const api = config.api.publicBaseUrl;
     const lines = [

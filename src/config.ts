@@ -75,8 +75,8 @@ const environmentSchema = z.object({
   // Image URLs on loopback or private networks: allowed in development and tests (local servers), refused
   // otherwise, so the send API cannot be used to reach the engine's own network.
   MEDIA_FETCH_ALLOW_PRIVATE_NETWORK: boolFlag.optional(),
-  // Lets an operator call the diagnostics routes without a manager's key (`Authorization: Bearer <token>`); unset
-  // (development only): managers' keys only.
+  // Opens the admin routes (creating channels) and the diagnostics to an operator (`Authorization: Bearer <token>`);
+  // unset (development only): no admin routes, and managers' keys only for the diagnostics.
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),

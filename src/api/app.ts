@@ -7,6 +7,8 @@ import type { Models } from '../db/models';
 import type { InboundDispatcher } from '../inbound/dispatcher';
 import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
+import { createChannelDirectory } from '../channels/directory';
+import { createNoticeBoard } from '../notices/notice-board';
 import { createAuthenticator } from './auth';
 import { createErrorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
@@ -14,9 +16,11 @@ import { parseMultipartBody } from './multipart';
 import { buildRouter, type RouteDefinition, type RouteDocumentation } from './route-definitions';
 import { createDiagnosticsRoutes } from './routes/diagnostics';
 import { createDocsAssetsHandler, createDocsRoutes } from './routes/docs';
+import { createChannelRoutes } from './routes/channels';
 import { createHealthRoutes } from './routes/health';
 import { createInboxRoutes } from './routes/inbox';
 import { createMediaRouter, mediaRouteDocs } from './routes/media';
+import { createMeRoutes } from './routes/me';
 import { createMemberRoutes } from './routes/members';
 import { createOutboundRoutes } from './routes/outbound';
 import { createWebhookRouter, webhookRouteDocs } from './routes/webhooks';
@@ -45,6 +49,9 @@ const API_INFO: DocumentInfo = {
     "Instagram Direct Messages in a customer-support inbox. The inbox routes need `Authorization: Bearer <API key>` of a manager and answer only for that manager's channel: anything of another channel is 404. Errors are `{error: {type, message, details?}}`; lists page with opaque cursors (`nextCursor`, null at the end).",
   tags: [
     { name: 'inbox', description: 'Conversations, messages and customers of a channel' },
+    { name: 'me', description: "The key's own manager and their personal room of notices (D1)" },
+    { name: 'managers', description: "A channel's managers (owners and agents) and their API keys" },
+    { name: 'admin', description: 'Operators (operator token only): creating channels' },
     { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
     { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
     { name: 'webhooks', description: "Meta's webhook ingress" },
@@ -71,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const reads = createInboxReads({ models: deps.models });
+  const directory = createChannelDirectory({ models: deps.models, now });
   const healthRoutes = createHealthRoutes([
     { name: 'mongodb', check: () => pingDatabase(deps.database) },
     { name: 'temporal', check: () => deps.temporal.ping() },
@@ -86,11 +94,13 @@ export function createApp(deps: AppDeps): Express {
     ...createInboxRoutes({ reads, now }),
     ...createMemberRoutes({ reads, members: createMemberStore({ models: deps.models, now }) }),
     ...createOutboundRoutes({ sends: createAppSendService(deps, now), now }),
+    ...createChannelRoutes({ directory }),
+    ...createMeRoutes({ directory, notices: createNoticeBoard({ models: deps.models, now }) }),
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
   const documentedRoutes: RouteDocumentation[] = [...healthRoutes, ...webhookRouteDocs, ...mediaRouteDocs, ...docsRoutes, ...apiRoutes];
-  const routerDeps = { authenticate: createAuthenticator({ models: deps.models, operatorToken: deps.config.api.operatorToken }), parseMultipart: parseMultipartBody };
+  const routerDeps = { authenticate: createAuthenticator({ directory, operatorToken: deps.config.api.operatorToken }), parseMultipart: parseMultipartBody };
 
   app.use(buildRouter(healthRoutes, routerDeps));
 

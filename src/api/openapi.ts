@@ -136,6 +136,7 @@ function responsesOf(route: RouteDocumentation): Record<string, unknown> {
 const securityOf: Record<AuthKind, unknown[]> = {
   none: [],
   manager: [{ managerApiKey: [] }],
+  operator: [{ operatorToken: [] }],
   operatorOrManager: [{ operatorToken: [] }, { managerApiKey: [] }],
 };
 
@@ -171,7 +172,7 @@ export function buildOpenApiDocument(routes: readonly RouteDocumentation[], info
       schemas: namedComponents('output'),
       securitySchemes: {
         managerApiKey: { type: 'http', scheme: 'bearer', description: "A manager's API key: the route answers only for that manager's channel; anything of another channel is 404." },
-        operatorToken: { type: 'http', scheme: 'bearer', description: 'The operator token (setting OPERATOR_TOKEN), for the diagnostics routes.' },
+        operatorToken: { type: 'http', scheme: 'bearer', description: 'The operator token (setting OPERATOR_TOKEN), for the admin and diagnostics routes.' },
       },
     },
   };

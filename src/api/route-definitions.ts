@@ -13,16 +13,22 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /**
  * Who may call: nobody in particular; a manager's API key (the route then answers only for that manager's
- * channel); or, for operators' routes, the operator token or any manager's key.
+ * channel); the operator token alone (the admin routes: creating channels is no manager's business); or, for the
+ * diagnostics, the operator token or any manager's key.
  */
-export type AuthKind = 'none' | 'manager' | 'operatorOrManager';
+export type AuthKind = 'none' | 'manager' | 'operator' | 'operatorOrManager';
 
 export interface ManagerCaller {
   kind: 'manager';
   manager: Manager;
+  /** The key the request came with (so a manager can tell which of their keys it is). */
+  keyId: string;
 }
-export type Caller = ManagerCaller | { kind: 'operator' };
-export type CallerOf<A extends AuthKind> = A extends 'manager' ? ManagerCaller : A extends 'operatorOrManager' ? Caller : null;
+export interface OperatorCaller {
+  kind: 'operator';
+}
+export type Caller = ManagerCaller | OperatorCaller;
+export type CallerOf<A extends AuthKind> = A extends 'manager' ? ManagerCaller : A extends 'operator' ? OperatorCaller : A extends 'operatorOrManager' ? Caller : null;
 
 /** JSON, text, or any other media type (an image's bytes: its schema is then a string, the bytes). */
 export type ResponseContentType = 'application/json' | 'text/plain' | 'text/html' | (string & {});

@@ -1,10 +1,13 @@
 /** All models of the engine, bound to one connection; `ensureIndexes` builds every declared index. */
 import type { Connection } from 'mongoose';
+import { getApiKeyModel, type ApiKeyModel } from './models/api-key';
+import { getChannelModel, type ChannelModel } from './models/channel';
 import { getConversationModel, type ConversationModel } from './models/conversation';
 import { getCustomerModel, type CustomerModel } from './models/customer';
 import { getLinkedAccountModel, type LinkedAccountModel } from './models/linked-account';
 import { getManagerModel, type ManagerModel } from './models/manager';
 import { getMemberModel, type MemberModel } from './models/member';
+import { getNoticeModel, type NoticeModel } from './models/notice';
 import { getMessageModel, type MessageModel } from './models/message';
 import { getMediaFileModel, type MediaFileModel } from './models/media-file';
 import { getIdempotencyRecordModel, type IdempotencyRecordModel } from './models/idempotency-record';
@@ -19,7 +22,10 @@ export interface Models {
   customers: CustomerModel;
   conversations: ConversationModel;
   messages: MessageModel;
+  channels: ChannelModel;
   managers: ManagerModel;
+  apiKeys: ApiKeyModel;
+  notices: NoticeModel;
   members: MemberModel;
   mediaFiles: MediaFileModel;
   idempotencyRecords: IdempotencyRecordModel;
@@ -34,7 +40,10 @@ export function createModels(connection: Connection): Models {
     customers: getCustomerModel(connection),
     conversations: getConversationModel(connection),
     messages: getMessageModel(connection),
+    channels: getChannelModel(connection),
     managers: getManagerModel(connection),
+    apiKeys: getApiKeyModel(connection),
+    notices: getNoticeModel(connection),
     members: getMemberModel(connection),
     mediaFiles: getMediaFileModel(connection),
     idempotencyRecords: getIdempotencyRecordModel(connection),
@@ -42,7 +51,14 @@ export function createModels(connection: Connection): Models {
   };
 }
 
+/** Indexes of earlier versions that would now refuse good writes (every manager lacks the old key hash: a duplicate null). */
+const obsoleteIndexes: ReadonlyArray<{ model: keyof Models; name: string }> = [{ model: 'managers', name: 'apiKeyHash_1' }];
+
 export async function ensureIndexes(models: Models): Promise<void> {
+  for (const { model, name } of obsoleteIndexes) {
+    const existing = await models[model].collection.indexExists(name).catch(() => false);
+    if (existing) await models[model].collection.dropIndex(name);
+  }
   for (const model of Object.values(models) as Array<Models[keyof Models]>) {
     await model.createIndexes();
   }

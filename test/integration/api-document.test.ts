@@ -9,6 +9,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { Express } from 'express';
 import { createApp } from '../../src/api/app';
 import type { OpenApiDocument } from '../../src/api/openapi';
+import { createNoticeBoard } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type Json, type TestChannel } from '../support/inbox-fixtures';
 import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
@@ -271,6 +272,52 @@ describe('the API document', () => {
       await engine.models.mediaFiles.create({ _id: mediaId, channelId: mine.channelId, contentType: 'image/png', size: 8, bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), source: { kind: 'upload', filename: null }, createdAt: new Date() });
       await check('GET', '/media/{mediaId}', { mediaId }, {});
       await check('GET', '/media/{mediaId}', { mediaId: 'b'.repeat(64) }, {});
+    });
+
+    it('the channels, managers and API keys', async () => {
+      const created = await check('POST', '/v1/admin/channels', {}, { key: OPERATOR_TOKEN, body: { name: 'Doc shop', owner: { name: 'Dana' } } });
+      expect(created.status).toBe(201);
+      await check('POST', '/v1/admin/channels', {}, { key: OPERATOR_TOKEN, body: { name: 'Doc shop' } });
+      await check('POST', '/v1/admin/channels', {}, { key: mine.apiKey, body: { name: 'Doc shop', owner: { name: 'Dana' } } });
+      const owner = { key: created.body.apiKey as string };
+      const channel = { channelId: created.body.channel.channelId as string };
+      const invited = await check('POST', '/v1/channels/{channelId}/managers', channel, { ...owner, body: { name: 'Agent Kim', role: 'agent' } });
+      expect(invited.status).toBe(201);
+      await check('POST', '/v1/channels/{channelId}/managers', channel, { key: invited.body.apiKey, body: { name: 'Lee', role: 'agent' } });
+      await check('POST', '/v1/channels/{channelId}/managers', channel, { ...owner, body: { name: 'Lee', role: 'boss' } });
+      await check('POST', '/v1/channels/{channelId}/managers', channel, { key: other.apiKey, body: { name: 'Lee', role: 'agent' } });
+      const firstPage = await check('GET', '/v1/channels/{channelId}/managers', channel, { ...owner, query: '?limit=1' });
+      await check('GET', '/v1/channels/{channelId}/managers', channel, { ...owner, query: `?cursor=${firstPage.body.nextCursor}` });
+      await check('GET', '/v1/channels/{channelId}/managers', channel, { key: other.apiKey });
+      const agent = { managerId: invited.body.manager.managerId as string };
+      const issued = await check('POST', '/v1/managers/{managerId}/api-keys', agent, owner);
+      expect(issued.status).toBe(201);
+      await check('POST', '/v1/managers/{managerId}/api-keys', { managerId: created.body.owner.managerId }, { key: invited.body.apiKey });
+      await check('POST', '/v1/managers/{managerId}/api-keys', agent, { key: other.apiKey });
+      const revoked = await check('DELETE', '/v1/managers/{managerId}/api-keys/{keyId}', { ...agent, keyId: issued.body.keyId }, { key: invited.body.apiKey });
+      expect(revoked.status).toBe(200);
+      await check('DELETE', '/v1/managers/{managerId}/api-keys/{keyId}', { managerId: created.body.owner.managerId, keyId: created.body.keyId }, { key: invited.body.apiKey });
+      await check('DELETE', '/v1/managers/{managerId}/api-keys/{keyId}', { ...agent, keyId: 'no-such-key' }, owner);
+    });
+
+    it('the manager of the key and their notices', async () => {
+      await check('GET', '/v1/me', {}, { key: mine.apiKey });
+      await check('GET', '/v1/me', {}, {});
+      const board = createNoticeBoard({ models: engine.models, now: Date.now });
+      for (const dedupeKey of ['doc-1', 'doc-2']) {
+        await board.postToOwners({ channelId: mine.channelId, kind: 'link_expired', title: 'The link of @doc.shop expired', body: 'Re-authenticate it.', facts: { igAccountId, at: null, counts: [1, 2] }, dedupeKey });
+      }
+      const firstPage = await check('GET', '/v1/me/notices', {}, { key: mine.apiKey, query: '?limit=1' });
+      expect(firstPage.body.notices).toHaveLength(1);
+      await check('GET', '/v1/me/notices', {}, { key: mine.apiKey, query: `?unread=true&cursor=${firstPage.body.nextCursor}` });
+      await check('GET', '/v1/me/notices', {}, { key: mine.apiKey, query: '?unread=maybe' });
+      const noticeId = firstPage.body.notices[0].noticeId as string;
+      const read = await check('POST', '/v1/me/notices/{noticeId}/read', { noticeId }, { key: mine.apiKey });
+      expect(read.status).toBe(200);
+      await check('POST', '/v1/me/notices/{noticeId}/read', { noticeId }, { key: other.apiKey });
+      const all = await check('POST', '/v1/me/notices/read-all', {}, { key: mine.apiKey });
+      expect(all.body).toEqual({ marked: 1 });
+      await check('POST', '/v1/me/notices/read-all', {}, { authorization: 'Basic eDp5' });
     });
 
     it('the members and merging', async () => {

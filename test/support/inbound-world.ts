@@ -12,8 +12,8 @@ import { createEmulator, type Emulator } from '../../emulator/app';
 import { createLogger } from '../../emulator/logger';
 import { DEMO } from '../../emulator/seed';
 import { createGraphClient, type GraphClient } from '../../src/graph/client';
+import { createChannelDirectory } from '../../src/channels/directory';
 import { newLinkedAccount } from '../../src/db/models/linked-account';
-import { hashApiKey } from '../../src/db/models/manager';
 import { createTokenCipher } from '../../src/security/token-cipher';
 import { loadConfig } from '../../src/config';
 import { startEngine, testEnvironment, type RunningEngine } from './engine';
@@ -112,8 +112,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
   await engine.models.linkedAccounts.create(
     newLinkedAccount({ igAccountId: DEMO.igAccount.id, channelId, pageId: page.id, username: DEMO.igAccount.username, pageToken: createTokenCipher(config.tokens.keyring).seal(page.accessToken, { boundTo: DEMO.igAccount.id }), at: now }),
   );
-  const apiKey = `key-${randomUUID()}`;
-  await engine.models.managers.create({ managerId: randomUUID(), channelId, name: 'Owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: now });
+  const { apiKey } = await createChannelDirectory({ models: engine.models, now: Date.now }).createChannelWithOwner({ channelId, name: 'Demo shop', ownerName: 'Owner' });
 
   const inbox: InboundWorld['inbox'] = async (path) => {
     const response = await fetch(`${engine.baseUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });

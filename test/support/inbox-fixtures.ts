@@ -4,11 +4,12 @@
  * the inbox API can make rows that share a millisecond.
  */
 import { randomUUID } from 'node:crypto';
+import { createChannelDirectory } from '../../src/channels/directory';
 import type { Models } from '../../src/db/models';
+import type { ManagerRole } from '../../src/db/models/manager';
 import type { Conversation } from '../../src/db/models/conversation';
 import { makeCustomerKey, type Customer } from '../../src/db/models/customer';
 import { newLinkedAccount, type LinkStatus } from '../../src/db/models/linked-account';
-import { hashApiKey } from '../../src/db/models/manager';
 import type { Message } from '../../src/db/models/message';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API, read field by field
@@ -18,18 +19,33 @@ export const uid = (): string => randomUUID().slice(0, 8);
 
 export interface TestChannel {
   channelId: string;
+  /** The channel's first manager, an owner, and their key. */
   managerId: string;
+  keyId: string;
+  apiKey: string;
+}
+
+export interface TestManager {
+  managerId: string;
+  keyId: string;
   apiKey: string;
 }
 
 export function createInboxFixtures(models: Models) {
+  const directory = createChannelDirectory({ models, now: Date.now });
   return {
+    directory,
+
+    /** A channel with an owner, made the way the admin route makes it. */
     async channel(prefix = 'channel'): Promise<TestChannel> {
-      const channelId = `${prefix}-${uid()}`;
-      const managerId = `manager-${uid()}`;
-      const apiKey = `key-${randomUUID()}`;
-      await models.managers.create({ managerId, channelId, name: 'Owner', role: 'owner', apiKeyHash: hashApiKey(apiKey), createdAt: new Date() });
-      return { channelId, managerId, apiKey };
+      const created = await directory.createChannelWithOwner({ channelId: `${prefix}-${uid()}`, name: `Channel ${prefix}`, ownerName: 'Owner' });
+      return { channelId: created.channel.channelId, managerId: created.manager.managerId, keyId: created.keyId, apiKey: created.apiKey };
+    },
+
+    /** Another manager of a channel, with a key. */
+    async manager(channelId: string, role: ManagerRole, name = `${role} ${uid()}`): Promise<TestManager> {
+      const created = await directory.addManager({ channelId, name, role });
+      return { managerId: created.manager.managerId, keyId: created.keyId, apiKey: created.apiKey };
     },
 
     async linkAccount(igAccountId: string, channelId: string, status: LinkStatus = 'active'): Promise<void> {
