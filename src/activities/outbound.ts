@@ -9,6 +9,7 @@ import type { Models } from '../db/models';
 import { inactiveAccountAdvice, type LinkedAccount, type LinkStatus } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
 import { DomainError, UnknownOutcomeError } from '../domain/errors';
+import { tokenRevokedReasonOf, type TokenRevokedReason } from '../domain/link';
 import type { GraphClient, OutgoingMessage } from '../graph/client';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
@@ -23,6 +24,11 @@ export interface OutboundActivityDeps {
   logger: Logger;
   /** The public address Meta fetches a stored image from. */
   mediaUrl: (mediaId: string) => string;
+  /**
+   * Hands a token problem to the account's lifecycle workflow (signal `tokenRevoked`); false when no such workflow
+   * is running. Without it, the linked account's status is written here.
+   */
+  signalAccount?: (igAccountId: string, signal: { reason: TokenRevokedReason }) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -116,7 +122,14 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     },
 
     async reportAccountProblem(input: AccountProblemInput): Promise<void> {
-      // Until the account's lifecycle workflow exists, the linked account itself records why it stopped.
+      // The account's lifecycle workflow owns its status and tells the owners; a signal repeated by a retry is
+      // ignored there once the link has ended.
+      const reason: TokenRevokedReason = input.type === 'MessagesAccessOff' ? 'messages_access_off' : tokenRevokedReasonOf(input.reason);
+      if (deps.signalAccount && (await deps.signalAccount(input.igAccountId, { reason }))) {
+        deps.logger.warn('linked account problem handed to its lifecycle', { igAccountId: input.igAccountId, reason });
+        return;
+      }
+      // No lifecycle workflow runs for the account (linked before there was one): the account records why it stopped.
       const status: LinkStatus = input.type === 'MessagesAccessOff' ? 'messages_access_off' : 'reauth_required';
       const at = new Date(now());
       await models.linkedAccounts.updateOne(

@@ -61,6 +61,11 @@ const tokenReasons: Record<number, TokenInvalidReason> = {
   492: 'page_role_lost',
 };
 
+/** Why a token is dead, from the subcode of Meta's token error 190 (also what debug_token reports for it). */
+export function tokenInvalidReasonOf(subcode: number | undefined): TokenInvalidReason {
+  return subcode === undefined ? 'invalid' : tokenReasons[subcode] ?? 'invalid';
+}
+
 /**
  * The longest wait Meta announces in `X-Business-Use-Case-Usage` (minutes in `estimated_time_to_regain_access`),
  * or undefined when the header is absent or unreadable.
@@ -98,7 +103,7 @@ export function mapMetaError(
   switch (code) {
     case 190:
       return new TokenInvalidError(
-        subcode === undefined ? 'invalid' : tokenReasons[subcode] ?? 'invalid',
+        tokenInvalidReasonOf(subcode),
         say('the access token is no longer valid'),
         upstream,
       );

@@ -1,5 +1,8 @@
 /** Builds the worker with every workflow and activity; tests and `src/worker.ts` share it. */
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import type { NoticeBoard } from '../activities/account-contract';
+import { createAccountActivities } from '../activities/accounts';
 import { createDiagnosticsActivities } from '../activities/diagnostics';
 import { withFailureMapping } from '../activities/failures';
 import { createInboundActivities } from '../activities/inbound';
@@ -10,6 +13,9 @@ import { createGraphClient, type GraphClient } from '../graph/client';
 import type { Logger } from '../logger';
 import { publicMediaUrl } from '../outbound/media-store';
 import { createTokenCipher } from '../security/token-cipher';
+import type { TokenRevokedReason } from '../domain/link';
+import { tokenRevokedSignal } from '../workflows/account-lifecycle';
+import { makeAccountWorkflowId } from './names';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -18,9 +24,37 @@ export interface WorkerDeps {
   logger: Logger;
   /** Defaults to the Graph API client of the configuration. */
   graph?: GraphClient;
+  /** The owners' personal rooms; defaults to `loggingNoticeBoard` until the notices are built. */
+  noticeBoard?: NoticeBoard;
 }
 
-export function createActivities(deps: Omit<WorkerDeps, 'connection'>) {
+/**
+ * TEMPORARY stand-in for the notice board (the notices collection of D1 is being built separately): it posts
+ * nothing, logs what it would have posted, and answers `{ posted: 0 }`. Replace it when the real one exists.
+ */
+export function loggingNoticeBoard(logger: Logger): NoticeBoard {
+  return {
+    postToOwners(input) {
+      logger.warn('notice not posted: no notice board yet', { channelId: input.channelId, kind: input.kind, dedupeKey: input.dedupeKey });
+      return Promise.resolve({ posted: 0 });
+    },
+  };
+}
+
+/** Signals `tokenRevoked` to an account's lifecycle workflow; false when it is not running. */
+export function accountSignaller(client: Client) {
+  return async (igAccountId: string, signal: { reason: TokenRevokedReason }): Promise<boolean> => {
+    try {
+      await client.workflow.getHandle(makeAccountWorkflowId(igAccountId)).signal(tokenRevokedSignal, signal);
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
+  };
+}
+
+export function createActivities(deps: Omit<WorkerDeps, 'connection'> & { temporal?: Client }) {
   const { config, models, logger } = deps;
   const graph =
     deps.graph ??
@@ -43,7 +77,15 @@ export function createActivities(deps: Omit<WorkerDeps, 'connection'>) {
       appId: config.meta.appId,
       profileStaleAfterMs: config.inbound.profileStaleAfterMs,
     }),
-    ...createOutboundActivities({ models, graph, cipher, logger, mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId) }),
+    ...createOutboundActivities({
+      models,
+      graph,
+      cipher,
+      logger,
+      mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId),
+      ...(deps.temporal === undefined ? {} : { signalAccount: accountSignaller(deps.temporal) }),
+    }),
+    ...createAccountActivities({ models, graph, cipher, logger, noticeBoard: deps.noticeBoard ?? loggingNoticeBoard(logger) }),
   });
 }
 
@@ -53,7 +95,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.config.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities(deps),
+    // The worker's own connection serves the activities that signal workflows.
+    activities: createActivities({ ...deps, temporal: new Client({ connection: deps.connection, namespace: deps.config.temporal.namespace }) }),
     maxConcurrentActivityTaskExecutions: deps.config.temporal.maxConcurrentActivities,
   });
 }

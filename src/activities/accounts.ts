@@ -1,0 +1,161 @@
+/**
+ * Activities of the account lifecycle workflow: write a linked account's status, tell the channel's owners through
+ * the notice board, and ask Meta whether the account's token still works. The workflow passes ids only: the token
+ * is read and opened here, and each notice's words are written here.
+ */
+import type { Models } from '../db/models';
+import { inactiveAccountAdvice, type LinkedAccount, type LinkStatusReason } from '../db/models/linked-account';
+import { tokenRevokedReasonOf, type TokenRevokedReason } from '../domain/link';
+import type { GraphClient } from '../graph/client';
+import { tokenInvalidReasonOf } from '../graph/meta-errors';
+import type { Logger } from '../logger';
+import type { TokenCipher } from '../security/token-cipher';
+import { FailureType } from '../temporal/failures';
+import type {
+  AccountActivities,
+  AccountNoticeKind,
+  CheckTokenInput,
+  LinkStatusChangeReason,
+  NoticeBoard,
+  NoticeFacts,
+  NotifyOwnersInput,
+  NotifyOwnersResult,
+  RecordLinkStatusInput,
+  TokenCheck,
+} from './account-contract';
+import { ActivityError } from './failures';
+
+export interface AccountActivityDeps {
+  models: Pick<Models, 'linkedAccounts'>;
+  graph: Pick<GraphClient, 'debugToken'>;
+  cipher: TokenCipher;
+  noticeBoard: NoticeBoard;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function createAccountActivities(deps: AccountActivityDeps): AccountActivities {
+  const { models } = deps;
+  const now = deps.now ?? Date.now;
+
+  const findAccount = (igAccountId: string) => models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>();
+
+  return {
+    async recordLinkStatus(input: RecordLinkStatusInput): Promise<void> {
+      const at = new Date(now());
+      const statusReason: LinkStatusReason | null =
+        input.status === 'active' ? null : { type: statusReasonType(input.reason), reason: input.reason ?? null, message: input.message ?? statusSentence(input.reason), at };
+      // Conditional on the status being another one: a retry, or the same news twice, writes nothing.
+      const result = await models.linkedAccounts.updateOne(
+        { _id: input.igAccountId, status: { $ne: input.status } },
+        { $set: { status: input.status, statusReason, updatedAt: at } },
+      );
+      if (result.matchedCount === 0 && !(await findAccount(input.igAccountId))) {
+        // Nothing left to mark (its data was deleted): the lifecycle goes on without failing.
+        deps.logger.warn('link status not recorded: no such linked account', { igAccountId: input.igAccountId, status: input.status });
+      }
+    },
+
+    async notifyOwners(input: NotifyOwnersInput): Promise<NotifyOwnersResult> {
+      const account = await findAccount(input.igAccountId);
+      const name = account ? `@${account.username}` : `Instagram account ${input.igAccountId}`;
+      const { title, body } = noticeText(input.kind, name, input.facts);
+      return deps.noticeBoard.postToOwners({ channelId: input.channelId, kind: input.kind, title, body, facts: { igAccountId: input.igAccountId, ...input.facts }, dedupeKey: input.dedupeKey });
+    },
+
+    async checkToken({ igAccountId }: CheckTokenInput): Promise<TokenCheck> {
+      const account = await findAccount(igAccountId);
+      if (!account) throw new ActivityError(FailureType.AccountNotActive, `Instagram account ${igAccountId} is not linked to any channel`);
+      const info = await deps.graph.debugToken(deps.cipher.open(account.pageToken));
+      if (!info.isValid) {
+        const expiredAtMs = info.expiresAt ? info.expiresAt * 1000 : undefined;
+        return { valid: false, reason: deadTokenReason(info.error?.code, info.error?.subcode, expiredAtMs !== undefined && expiredAtMs <= now()) };
+      }
+      // Meta shows a token that never expires (a Page token from a long-lived user token) with expires_at 0.
+      if (info.expiresAt === undefined) return { valid: true };
+      return { valid: true, expiresAt: info.expiresAt === 0 ? null : info.expiresAt * 1000 };
+    },
+  };
+}
+
+function deadTokenReason(code: number | undefined, subcode: number | undefined, pastExpiry: boolean): TokenRevokedReason {
+  if (code === 190) return tokenRevokedReasonOf(tokenInvalidReasonOf(subcode));
+  return pastExpiry ? 'expired_early' : 'invalid';
+}
+
+function statusReasonType(reason: LinkStatusChangeReason | undefined): string {
+  switch (reason) {
+    case 'reauth_period_over':
+      return 'LinkExpired';
+    case 'messages_access_off':
+      return FailureType.MessagesAccessOff;
+    case 'by_owner':
+    case 'linked_to_another_channel':
+      return 'Unlinked';
+    default:
+      return FailureType.TokenInvalid;
+  }
+}
+
+const droppedBecause: Record<Exclude<TokenRevokedReason, 'messages_access_off'>, string> = {
+  password_changed: 'the password of the Facebook account that made the link was changed',
+  expired_early: 'Facebook expired the link before its time',
+  app_removed: 'the app was removed from the Facebook account\'s business integrations',
+  invalid: 'Facebook no longer accepts the link',
+};
+
+function statusSentence(reason: LinkStatusChangeReason | undefined): string {
+  switch (reason) {
+    case 'reauth_period_over':
+      return 'the link was not re-authenticated in time: an owner must re-authenticate it';
+    case 'messages_access_off':
+      return inactiveAccountAdvice('messages_access_off');
+    case 'by_owner':
+      return 'an owner unlinked the account';
+    case 'linked_to_another_channel':
+      return 'the account was linked to another channel';
+    case 'password_changed':
+    case 'expired_early':
+    case 'app_removed':
+    case 'invalid':
+      return `${droppedBecause[reason]}: an owner must re-authenticate it`;
+    default:
+      return inactiveAccountAdvice('reauth_required');
+  }
+}
+
+const day = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 10) : 'soon');
+
+/** The words of each notice; the facts stay attached for the notice board to show or link. */
+function noticeText(kind: AccountNoticeKind, name: string, facts: NoticeFacts): { title: string; body: string } {
+  const reauthenticate = 'An owner re-authenticates it from the channel\'s Instagram settings, signing in with the Facebook account that made the link (another Facebook account is refused).';
+  switch (kind) {
+    case 'reauth_due':
+      return {
+        title: `${name}: re-authentication due by ${day(facts.expiresAt)}`,
+        body: `The link of ${name} expires on ${day(facts.expiresAt)}; after that Instagram messages stop arriving and replies cannot be sent. ${reauthenticate}`,
+      };
+    case 'link_expired':
+      return {
+        title: `${name}: re-authentication required`,
+        body: `The link of ${name} expired on ${day(facts.expiresAt)}: Instagram messages no longer arrive and replies cannot be sent. ${reauthenticate}`,
+      };
+    case 'link_dropped': {
+      const reason = typeof facts.reason === 'string' && facts.reason in droppedBecause ? droppedBecause[facts.reason as keyof typeof droppedBecause] : droppedBecause.invalid;
+      return {
+        title: `${name}: Facebook dropped the link`,
+        body: `Facebook dropped the link of ${name} because ${reason}: Instagram messages no longer arrive and replies cannot be sent. ${reauthenticate}`,
+      };
+    }
+    case 'messages_access_off':
+      return {
+        title: `${name}: access to messages is off`,
+        body: `Replies from ${name} cannot be sent because ${inactiveAccountAdvice('messages_access_off')}.`,
+      };
+    case 'unlinked_elsewhere':
+      return {
+        title: `${name} was unlinked`,
+        body: `${name} was linked to another channel with the same Facebook account, so it was unlinked from this one. Its conversations stay readable here.`,
+      };
+  }
+}
