@@ -53,7 +53,7 @@ export interface TokenCheck {
  * needs of it. A second post with the same dedupe key posts nothing more to an owner who has it already.
  */
 export interface NoticeBoard {
-  postToOwners(input: { channelId: string; kind: string; title: string; body: string; facts: Record<string, unknown>; dedupeKey: string }): Promise<{ posted: number }>;
+  postToOwners(input: { channelId: string; kind: string; title: string; body: string; facts: NoticeFacts; dedupeKey: string }): Promise<{ posted: number }>;
 }
 
 export interface AccountActivities {

@@ -66,7 +66,7 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
     async checkToken({ igAccountId }: CheckTokenInput): Promise<TokenCheck> {
       const account = await findAccount(igAccountId);
       if (!account) throw new ActivityError(FailureType.AccountNotActive, `Instagram account ${igAccountId} is not linked to any channel`);
-      const info = await deps.graph.debugToken(deps.cipher.open(account.pageToken));
+      const info = await deps.graph.debugToken(deps.cipher.open(account.pageToken, { boundTo: account.igAccountId }));
       if (!info.isValid) {
         const expiredAtMs = info.expiresAt ? info.expiresAt * 1000 : undefined;
         return { valid: false, reason: deadTokenReason(info.error?.code, info.error?.subcode, expiredAtMs !== undefined && expiredAtMs <= now()) };

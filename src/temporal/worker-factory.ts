@@ -11,6 +11,7 @@ import type { AppConfig } from '../config';
 import type { Models } from '../db/models';
 import { createGraphClient, type GraphClient } from '../graph/client';
 import type { Logger } from '../logger';
+import { createNoticeBoard } from '../notices/notice-board';
 import { publicMediaUrl } from '../outbound/media-store';
 import { createTokenCipher } from '../security/token-cipher';
 import type { TokenRevokedReason } from '../domain/link';
@@ -24,21 +25,8 @@ export interface WorkerDeps {
   logger: Logger;
   /** Defaults to the Graph API client of the configuration. */
   graph?: GraphClient;
-  /** The owners' personal rooms; defaults to `loggingNoticeBoard` until the notices are built. */
+  /** The owners' personal rooms; defaults to the notices collection of the engine's database. */
   noticeBoard?: NoticeBoard;
-}
-
-/**
- * TEMPORARY stand-in for the notice board (the notices collection of D1 is being built separately): it posts
- * nothing, logs what it would have posted, and answers `{ posted: 0 }`. Replace it when the real one exists.
- */
-export function loggingNoticeBoard(logger: Logger): NoticeBoard {
-  return {
-    postToOwners(input) {
-      logger.warn('notice not posted: no notice board yet', { channelId: input.channelId, kind: input.kind, dedupeKey: input.dedupeKey });
-      return Promise.resolve({ posted: 0 });
-    },
-  };
 }
 
 /** Signals `tokenRevoked` to an account's lifecycle workflow; false when it is not running. */
@@ -85,7 +73,7 @@ export function createActivities(deps: Omit<WorkerDeps, 'connection'> & { tempor
       mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId),
       ...(deps.temporal === undefined ? {} : { signalAccount: accountSignaller(deps.temporal) }),
     }),
-    ...createAccountActivities({ models, graph, cipher, logger, noticeBoard: deps.noticeBoard ?? loggingNoticeBoard(logger) }),
+    ...createAccountActivities({ models, graph, cipher, logger, noticeBoard: deps.noticeBoard ?? createNoticeBoard({ models, now: Date.now }) }),
   });
 }
 

@@ -41,7 +41,7 @@ describe('account activities', () => {
     };
     // Wrapped as the worker wraps them, so failures cross as the workflow sees them.
     activities = withFailureMapping(
-      createAccountActivities({ models: world.engine.models, graph: world.graph, cipher: createTokenCipher(world.engine.config.tokens.encryptionKey), noticeBoard, logger }),
+      createAccountActivities({ models: world.engine.models, graph: world.graph, cipher: createTokenCipher(world.engine.config.tokens.keyring), noticeBoard, logger }),
     );
   });
 
@@ -109,7 +109,7 @@ describe('account activities', () => {
       return createOutboundActivities({
         models: world.engine.models,
         graph: world.graph,
-        cipher: createTokenCipher(world.engine.config.tokens.encryptionKey),
+        cipher: createTokenCipher(world.engine.config.tokens.keyring),
         logger,
         mediaUrl: (mediaId) => `http://127.0.0.1:9/media/${mediaId}`,
         ...(signalAccount === undefined ? {} : { signalAccount }),
