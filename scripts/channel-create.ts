@@ -3,11 +3,14 @@
  * the database (MONGODB_URI, through the engine's configuration), the way `POST /v1/admin/channels` does, and
  * prints the channel id and the owner's API key. The key is shown this once: only its hash is stored.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createChannelDirectory } from '../src/channels/directory';
-import { loadConfig } from '../src/config';
+import { loadConfig, loadStackConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes } from '../src/db/models';
+import { withLocalSecrets } from './lib/local-secrets';
+import { repoRoot } from './lib/processes';
 
 const USAGE = 'usage: npm run channel:create -- --name "<channel name>" --owner "<owner name>"';
 
@@ -21,7 +24,8 @@ function readArguments(): { name: string; owner: string } {
 
 async function main(): Promise<void> {
   const input = readArguments();
-  const config = loadConfig();
+  // Outside production the local secrets of `npm start` are used (made once per install in the data folder).
+  const config = loadConfig(withLocalSecrets(process.env, loadStackConfig(path.join(repoRoot, '.data')).dataDir));
   const database = await connectDatabase({ uri: config.mongodb.uri, serverSelectionTimeoutMs: 3000 });
   try {
     const models = createModels(database);

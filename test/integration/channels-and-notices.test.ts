@@ -7,6 +7,9 @@
  * post it at once, and none to agents. The set-up CLI makes a channel whose key works.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureIndexes } from '../../src/db/models';
 import { makeNoticeId, createNoticeBoard, type NoticeBoard, type NoticeInput } from '../../src/notices/notice-board';
@@ -114,6 +117,10 @@ describe('channels, managers, API keys and notices', () => {
   });
 
   describe('channels, made by an operator', () => {
+    // The CLI makes its local secrets (as `npm start` does) in a data folder of its own here.
+    const cliDataDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-channel-cli-'));
+    afterAll(() => rmSync(cliDataDir, { recursive: true, force: true }));
+
     it('creates a channel with its owner and shows the owner’s key once; the key opens the channel', async () => {
       const created = await call('POST', '/v1/admin/channels', { key: OPERATOR_TOKEN, body: { name: '  Demo shop ', owner: { name: 'Dana' } } });
       expect(created.status).toBe(201);
@@ -143,7 +150,7 @@ describe('channels, managers, API keys and notices', () => {
 
     it('the set-up CLI makes a channel and prints its owner’s key, which works', async () => {
       const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/channel-create.ts', '--name', 'CLI shop', '--owner', 'Dana'], {
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', MONGODB_URI: engine.config.mongodb.uri },
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', MONGODB_URI: engine.config.mongodb.uri, DATA_DIR: cliDataDir },
         timeout: 60_000,
       });
       const apiKey = /owner API key \(shown once\): (\S+)/.exec(run.stdout)?.[1];
@@ -156,7 +163,7 @@ describe('channels, managers, API keys and notices', () => {
 
     it('the set-up CLI refuses to run without both names', async () => {
       const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/channel-create.ts', '--name', 'Only a name'], {
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', MONGODB_URI: engine.config.mongodb.uri },
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', MONGODB_URI: engine.config.mongodb.uri, DATA_DIR: cliDataDir },
         timeout: 60_000,
       }).then(
         () => null,
