@@ -1,4 +1,4 @@
-/** BMP and ICO to PNG (src/outbound/image-convert.ts), checked by decoding every PNG produced and comparing each pixel. */
+/** BMP and ICO to PNG (src/outbound/image-convert/), checked by decoding every PNG produced and comparing each pixel. */
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import { MediaRejectedError } from '../../src/domain/errors';
 import { mediaRefusalOf } from '../support/refusals';
