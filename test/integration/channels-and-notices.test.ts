@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { ensureIndexes } from '../../src/db/models';
 import { makeNoticeId, createNoticeBoard, type NoticeBoard, type NoticeInput } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
-import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel, type TestManager } from '../support/inbox-fixtures';
+import { createApiCaller, createInboxFixtures, pageThrough, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel, type TestManager } from '../support/inbox-fixtures';
 
 jest.setTimeout(120_000);
 
@@ -384,23 +384,7 @@ describe('channels, managers, API keys and notices', () => {
   });
 
   describe('paging through rows with equal times', () => {
-    async function pageAll(path: string, key: string, field: string, idField: string, limit: number): Promise<{ ids: string[]; pages: number; unreadCounts: number[] }> {
-      const ids: string[] = [];
-      const unreadCounts: number[] = [];
-      let cursor: string | null = null;
-      let pages = 0;
-      do {
-        const separator = path.includes('?') ? '&' : '?';
-        const page = await call('GET', `${path}${separator}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, { key });
-        expect(page.status).toBe(200);
-        pages += 1;
-        ids.push(...page.body[field].map((row: Record<string, string>) => row[idField]));
-        if (page.body.unreadCount !== undefined) unreadCounts.push(page.body.unreadCount);
-        cursor = page.body.nextCursor;
-        expect(pages).toBeLessThan(100);
-      } while (cursor !== null);
-      return { ids, pages, unreadCounts };
-    }
+    const pageAll = (path: string, key: string, field: string, idField: string, limit: number) => pageThrough(call, path, { key, field, idField, limit });
 
     it('pages 12 managers created in the same millisecond, 5 at a time, newest first', async () => {
       const channel = await fixtures.channel('paging-managers');

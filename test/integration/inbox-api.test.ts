@@ -5,7 +5,7 @@
  */
 import { makeCustomerKey } from '../../src/db/models/customer';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
-import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel } from '../support/inbox-fixtures';
+import { createApiCaller, createInboxFixtures, pageThrough, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel } from '../support/inbox-fixtures';
 
 jest.setTimeout(120_000);
 
@@ -180,27 +180,12 @@ describe('inbox API', () => {
   });
 
   describe('paging through rows with equal times', () => {
-    async function pageAll(path: string, key: string, field: string, limit: number): Promise<{ ids: string[]; pages: number }> {
-      const ids: string[] = [];
-      let cursor: string | null = null;
-      let pages = 0;
-      do {
-        const separator = path.includes('?') ? '&' : '?';
-        const page = await call('GET', `${path}${separator}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, { key });
-        expect(page.status).toBe(200);
-        pages += 1;
-        ids.push(...page.body[field].map((row: Record<string, string>) => row.conversationId ?? row.messageId ?? row.memberId));
-        cursor = page.body.nextCursor;
-        expect(pages).toBeLessThan(100);
-      } while (cursor !== null);
-      return { ids, pages };
-    }
 
     it('pages 60 messages sent in the same millisecond, 25 at a time, in id order', async () => {
       const [conversation] = await fixtures.conversations({ channelId: mine.channelId, igAccountId, igsid }, [{ openedAt: new Date(Date.UTC(2026, 2, 1)), lastMessageAt: new Date(Date.UTC(2026, 2, 1)) }]);
       const at = new Date(Date.UTC(2026, 2, 1, 12));
       const messages = await fixtures.messages(conversation!, 60, at);
-      const { ids, pages } = await pageAll(`/v1/conversations/${conversation!.conversationId}/messages`, mine.apiKey, 'messages', 25);
+      const { ids, pages } = await pageThrough(call, `/v1/conversations/${conversation!.conversationId}/messages`, { key: mine.apiKey, field: 'messages', idField: 'messageId', limit: 25 });
       expect(pages).toBe(3);
       expect(ids).toEqual(messages.map((m) => m.messageId).sort());
     });
@@ -217,7 +202,7 @@ describe('inbox API', () => {
         { openedAt: same, lastMessageAt: null },
         { openedAt: new Date(Date.UTC(2026, 2, 1)), lastMessageAt: null },
       ]);
-      const { ids, pages } = await pageAll(`/v1/channels/${channel.channelId}/conversations`, channel.apiKey, 'conversations', 10);
+      const { ids, pages } = await pageThrough(call, `/v1/channels/${channel.channelId}/conversations`, { key: channel.apiKey, field: 'conversations', idField: 'conversationId', limit: 10 });
       expect(pages).toBe(4);
       const tied = [...withMessages.map((c) => c.conversationId), referralsOnly[1]!.conversationId].sort().reverse();
       expect(ids).toEqual([referralsOnly[0]!.conversationId, ...tied, referralsOnly[2]!.conversationId]);
@@ -237,7 +222,7 @@ describe('inbox API', () => {
         createdAt,
       })).map((member) => ({ ...member, memberId: member._id }));
       await engine.models.members.collection.insertMany(members as never[]);
-      const { ids, pages } = await pageAll(`/v1/channels/${channel.channelId}/members`, channel.apiKey, 'members', 5);
+      const { ids, pages } = await pageThrough(call, `/v1/channels/${channel.channelId}/members`, { key: channel.apiKey, field: 'members', idField: 'memberId', limit: 5 });
       expect(pages).toBe(3);
       expect(ids).toEqual(members.map((m) => m.memberId).sort().reverse());
     });

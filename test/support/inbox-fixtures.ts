@@ -156,3 +156,29 @@ export function createApiCaller(baseUrl: string) {
 }
 
 export type ApiCaller = ReturnType<typeof createApiCaller>;
+
+/**
+ * Pages through a list route with its `nextCursor` until the end; answers the ids of the rows (field `idField`),
+ * how many pages it took, and each page's `unreadCount` where the route gives one.
+ */
+export async function pageThrough(
+  call: ApiCaller,
+  path: string,
+  options: { key: string; field: string; idField: string; limit: number },
+): Promise<{ ids: string[]; pages: number; unreadCounts: number[] }> {
+  const ids: string[] = [];
+  const unreadCounts: number[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const page = await call('GET', `${path}${separator}limit=${options.limit}${cursor ? `&cursor=${cursor}` : ''}`, { key: options.key });
+    expect(page.status).toBe(200);
+    pages += 1;
+    ids.push(...(page.body[options.field] as Array<Record<string, string>>).map((row) => row[options.idField]!));
+    if (page.body.unreadCount !== undefined) unreadCounts.push(page.body.unreadCount as number);
+    cursor = page.body.nextCursor as string | null;
+    expect(pages).toBeLessThan(100);
+  } while (cursor !== null);
+  return { ids, pages, unreadCounts };
+}
