@@ -76,7 +76,8 @@ describe('npm start (the local stack launcher)', () => {
 
   it('starts everything, prints the URLs and answers ready', async () => {
     current = launch(env);
-    await waitForOutput(current, '[stack] ready', 180_000);
+    // The launcher prints its URLs in several writes after "ready": wait for its last line.
+    await waitForOutput(current, 'Ctrl-C stops everything.', 180_000);
     const printed = current.output.join('');
     expect(printed).toContain(`API            http://127.0.0.1:${ports.api}`);
     expect(printed).toContain(`Temporal UI    http://127.0.0.1:${ports.ui}/namespaces/default/workflows`);
@@ -118,7 +119,7 @@ describe('npm start (the local stack launcher)', () => {
 
   it('keeps its state across a restart', async () => {
     current = launch(env);
-    await waitForOutput(current, '[stack] ready', 180_000);
+    await waitForOutput(current, 'Ctrl-C stops everything.', 180_000);
     // The same token and keyring after the restart: they were made once and kept.
     expect(readFileSync(path.join(dataDir, 'token-encryption-keys'), 'utf8').trim()).toBe(keyring);
     const readBack = await fetch(`http://127.0.0.1:${ports.api}/v1/diagnostics/round-trip/${probeId}`, { headers: asOperator(dataDir) });
