@@ -7,7 +7,8 @@ export type { LinkStatus, TokenRevokedReason };
 /** Why a linked account's status changed: the revocation reasons, the period running out, or an unlink. */
 export type LinkStatusChangeReason = TokenRevokedReason | 'reauth_period_over' | 'reauthorized' | UnlinkReason;
 
-export type UnlinkReason = 'by_owner' | 'linked_to_another_channel';
+/** Why a link ended for good: an owner, a link from another channel (A5), a login that left it out (A3), Meta's callbacks (A12). */
+export type UnlinkReason = 'by_owner' | 'linked_to_another_channel' | 'not_reselected' | 'deauthorized' | 'data_deleted';
 
 export interface RecordLinkStatusInput {
   igAccountId: string;

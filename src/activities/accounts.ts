@@ -91,6 +91,9 @@ function statusReasonType(reason: LinkStatusChangeReason | undefined): string {
       return FailureType.MessagesAccessOff;
     case 'by_owner':
     case 'linked_to_another_channel':
+    case 'not_reselected':
+    case 'deauthorized':
+    case 'data_deleted':
       return 'Unlinked';
     default:
       return FailureType.TokenInvalid;
@@ -114,6 +117,12 @@ function statusSentence(reason: LinkStatusChangeReason | undefined): string {
       return 'an owner unlinked the account';
     case 'linked_to_another_channel':
       return 'the account was linked to another channel';
+    case 'not_reselected':
+      return 'the last Facebook login of its owner did not select it again, so Meta no longer grants access to it: link it again to use it';
+    case 'deauthorized':
+      return 'the Facebook account that made the link removed this app';
+    case 'data_deleted':
+      return 'the Facebook account that made the link asked Meta to delete its data';
     case 'password_changed':
     case 'expired_early':
     case 'app_removed':
@@ -133,18 +142,18 @@ function noticeText(kind: AccountNoticeKind, name: string, facts: NoticeFacts): 
     case 'reauth_due':
       return {
         title: `${name}: re-authentication due by ${day(facts.expiresAt)}`,
-        body: `The link of ${name} expires on ${day(facts.expiresAt)}; after that Instagram messages stop arriving and replies cannot be sent. ${reauthenticate}`,
+        body: `The link of ${name} expires on ${day(facts.expiresAt)}; after that new Instagram messages are kept but not shown, and replies cannot be sent, until it is re-authenticated. ${reauthenticate}`,
       };
     case 'link_expired':
       return {
         title: `${name}: re-authentication required`,
-        body: `The link of ${name} expired on ${day(facts.expiresAt)}: Instagram messages no longer arrive and replies cannot be sent. ${reauthenticate}`,
+        body: `The link of ${name} expired on ${day(facts.expiresAt)}: new Instagram messages are kept but not shown, and replies cannot be sent, until it is re-authenticated. ${reauthenticate}`,
       };
     case 'link_dropped': {
       const reason = typeof facts.reason === 'string' && facts.reason in droppedBecause ? droppedBecause[facts.reason as keyof typeof droppedBecause] : droppedBecause.invalid;
       return {
         title: `${name}: Facebook dropped the link`,
-        body: `Facebook dropped the link of ${name} because ${reason}: Instagram messages no longer arrive and replies cannot be sent. ${reauthenticate}`,
+        body: `Facebook dropped the link of ${name} because ${reason}: new Instagram messages are kept but not shown, and replies cannot be sent, until it is re-authenticated. ${reauthenticate}`,
       };
     }
     case 'messages_access_off':

@@ -4,6 +4,8 @@ import { getApiKeyModel, type ApiKeyModel } from './models/api-key';
 import { getChannelModel, type ChannelModel } from './models/channel';
 import { getConversationModel, type ConversationModel } from './models/conversation';
 import { getCustomerModel, type CustomerModel } from './models/customer';
+import { getFacebookConnectionModel, type FacebookConnectionModel } from './models/facebook-connection';
+import { getFacebookLoginModel, type FacebookLoginModel } from './models/facebook-login';
 import { getLinkedAccountModel, type LinkedAccountModel } from './models/linked-account';
 import { getManagerModel, type ManagerModel } from './models/manager';
 import { getMemberModel, type MemberModel } from './models/member';
@@ -30,6 +32,8 @@ export interface Models {
   mediaFiles: MediaFileModel;
   idempotencyRecords: IdempotencyRecordModel;
   outboundMids: OutboundMidModel;
+  facebookConnections: FacebookConnectionModel;
+  facebookLogins: FacebookLoginModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -48,6 +52,8 @@ export function createModels(connection: Connection): Models {
     mediaFiles: getMediaFileModel(connection),
     idempotencyRecords: getIdempotencyRecordModel(connection),
     outboundMids: getOutboundMidModel(connection),
+    facebookConnections: getFacebookConnectionModel(connection),
+    facebookLogins: getFacebookLoginModel(connection),
   };
 }
 

@@ -45,12 +45,12 @@ export function sealedField<T>(spec: { model: Model<T>; path: string; ownerPath:
   return {
     name: `${collection.collectionName}.${path}`,
     async page(afterId, limit) {
-      const filter: Record<string, unknown> = { [path]: { $exists: true }, ...(afterId === undefined ? {} : { _id: { $gt: afterId } }) };
+      const filter: Record<string, unknown> = { [path]: { $ne: null }, ...(afterId === undefined ? {} : { _id: { $gt: afterId } }) };
       const documents = await collection.find(filter, { projection }).sort({ _id: 1 }).limit(limit).toArray();
       return documents.map(toStored);
     },
     async reload(documentId) {
-      const filter: Record<string, unknown> = { _id: documentId, [path]: { $exists: true } };
+      const filter: Record<string, unknown> = { _id: documentId, [path]: { $ne: null } };
       const document = await collection.findOne(filter, { projection });
       return document ? toStored(document) : null;
     },
@@ -74,8 +74,13 @@ function valueAt(document: Record<string, unknown>, dottedPath: string): unknown
 }
 
 /** Every sealed value the engine stores. A new sealed field joins this list, with the id it is bound to. */
-export function storedSealedFields(models: Pick<Models, 'linkedAccounts'>): SealedField[] {
-  return [sealedField({ model: models.linkedAccounts, path: 'pageToken', ownerPath: 'igAccountId' })];
+export function storedSealedFields(models: Pick<Models, 'linkedAccounts' | 'facebookConnections' | 'facebookLogins'>): SealedField[] {
+  return [
+    sealedField({ model: models.linkedAccounts, path: 'pageToken', ownerPath: 'igAccountId' }),
+    sealedField({ model: models.facebookConnections, path: 'userToken', ownerPath: 'facebookUserId' }),
+    // A login's user token is bound to the login until the link moves it (a token may sit here for minutes).
+    sealedField({ model: models.facebookLogins, path: 'userToken', ownerPath: '_id' }),
+  ];
 }
 
 export interface FieldResealReport {

@@ -53,10 +53,17 @@ export interface AccountLifecycleInput {
   pendingChanges?: LinkChange[];
 }
 
+/**
+ * A login linked the account again: a re-authentication, a link after an unlink, or a link from another channel
+ * (A5: the Facebook account moved; the old channel's owners are told). Also what starts the workflow's first run.
+ */
 export interface ReauthorizedSignal {
   /** When the owner re-authenticated (ms): the new period counts from it. */
   linkedAt: number;
   tokenExpiresAt: number | null;
+  /** The channel the account is linked to now; absent: the same one. */
+  channelId?: string;
+  linkedByFacebookUserId?: string;
 }
 
 export interface TokenRevokedSignal {
@@ -74,6 +81,7 @@ export type LinkChange =
   | ({ kind: 'unlinked' } & UnlinkedSignal);
 
 export interface LinkStatusView {
+  channelId: string;
   status: LinkStatus;
   reason: LinkStatusChangeReason | null;
   linkedAt: number;
@@ -107,7 +115,9 @@ const { checkToken } = proxyActivities<AccountActivities>({
 });
 
 export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Promise<LinkStatusView> {
-  const { igAccountId, channelId } = input;
+  const { igAccountId } = input;
+  let channelId = input.channelId;
+  let linkedByFacebookUserId = input.linkedByFacebookUserId;
   const checksPerRun = input.checksPerRun ?? DEFAULT_CHECKS_PER_RUN;
   let linkedAt = input.linkedAt;
   let tokenExpiresAt = input.tokenExpiresAt;
@@ -123,8 +133,9 @@ export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Pr
   const view = (): LinkStatusView => ({
     status,
     reason: statusReason,
+    channelId,
     linkedAt,
-    linkedByFacebookUserId: input.linkedByFacebookUserId,
+    linkedByFacebookUserId,
     expiresAt: expiresAt(),
     warningAt: reauthWarningAt(expiresAt()),
     warningSent: warnedForExpiresAt === expiresAt(),
@@ -134,7 +145,7 @@ export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Pr
   // Handlers only queue: the main loop applies changes one at a time, between its own activities.
   setHandler(reauthorizedSignal, (signal) => {
     reauthorizations += 1;
-    changes.push({ kind: 'reauthorized', linkedAt: signal.linkedAt, tokenExpiresAt: signal.tokenExpiresAt });
+    changes.push({ kind: 'reauthorized', ...signal });
   });
   setHandler(tokenRevokedSignal, ({ reason }) => {
     changes.push({ kind: 'tokenRevoked', reason });
@@ -149,7 +160,8 @@ export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Pr
     { key: IgAccountIdKey, value: igAccountId },
     { key: LinkStatusKey, value: status },
   ]);
-  upsertMemo({ title: `Instagram account ${igAccountId} linked to channel ${channelId}` });
+  const memoTitle = (): string => `Instagram account ${igAccountId} linked to channel ${channelId}`;
+  upsertMemo({ title: memoTitle() });
 
   async function setStatus(next: LinkStatus, reason: LinkStatusChangeReason): Promise<void> {
     status = next;
@@ -177,26 +189,37 @@ export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Pr
     }
   }
 
-  /** Applies one queued signal; true when the workflow is done (the account was unlinked). */
-  async function apply(change: LinkChange): Promise<boolean> {
+  /** The account now serves another channel (its Facebook account was linked there): the old channel's owners are told. */
+  async function moveToChannel(nextChannelId: string): Promise<void> {
+    if (status !== 'unlinked') await notify('unlinked_elsewhere', `unlinked/${igAccountId}/${linkedAt}`, { linkedAt, toChannelId: nextChannelId });
+    channelId = nextChannelId;
+    upsertSearchAttributes([{ key: ChannelIdKey, value: channelId }]);
+    upsertMemo({ title: memoTitle() });
+  }
+
+  /** Applies one queued signal. */
+  async function apply(change: LinkChange): Promise<void> {
     switch (change.kind) {
       case 'reauthorized':
         // A late copy of an older re-authentication changes nothing.
-        if (change.linkedAt < linkedAt) return false;
+        if (change.linkedAt < linkedAt) return;
+        if (change.channelId !== undefined && change.channelId !== channelId) await moveToChannel(change.channelId);
+        if (change.linkedByFacebookUserId !== undefined) linkedByFacebookUserId = change.linkedByFacebookUserId;
         linkedAt = change.linkedAt;
         tokenExpiresAt = change.tokenExpiresAt;
         if (status !== 'active') await setStatus('active', 'reauthorized');
-        return false;
+        return;
       case 'tokenRevoked':
         // A link that already ended is not ended again: the owners were told once.
         if (status === 'active') await endLink(change.reason);
-        return false;
+        return;
       case 'unlinked':
+        if (status === 'unlinked') return;
         await setStatus('unlinked', change.reason);
         if (change.reason === 'linked_to_another_channel') {
           await notify('unlinked_elsewhere', `unlinked/${igAccountId}/${linkedAt}`, { linkedAt });
         }
-        return true;
+        return;
     }
   }
 
@@ -224,14 +247,19 @@ export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Pr
   for (;;) {
     const change = changes.shift();
     if (change !== undefined) {
-      if (await apply(change)) break;
+      await apply(change);
       continue;
     }
+    // Unlinked, and no later link waiting: the workflow's work is over. (A link that comes after the run ended starts
+    // a new run; one that came while it ended is in `changes`, because Temporal does not let a run end past a signal.)
+    if (status === 'unlinked') break;
 
     if (workflowInfo().continueAsNewSuggested || checksThisRun >= checksPerRun) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof accountLifecycleWorkflow>({
         ...input,
+        channelId,
+        linkedByFacebookUserId,
         linkedAt,
         tokenExpiresAt,
         status,

@@ -221,6 +221,7 @@ describe('accountLifecycleWorkflow', () => {
       });
       const expiresAt = link.linkedAt + 60 * DAY_MS;
       expect(await handle.query(getLinkStatusQuery)).toEqual({
+        channelId: 'channel-1',
         status: 'active',
         reason: null,
         linkedAt: link.linkedAt,
@@ -252,6 +253,42 @@ describe('accountLifecycleWorkflow', () => {
       { status: 'unlinked', reason: 'linked_to_another_channel' },
     ]);
     expect(stubs.log.notices.map((notice) => notice.kind)).toEqual(['messages_access_off', 'unlinked_elsewhere']);
+  });
+
+  it('follows its account to another channel (the old owners are told once) and keeps going when linked again after an unlink', async () => {
+    const link = await newLink();
+    const stubs = createAccountStubs();
+    const taskQueue = `account-${randomUUID()}`;
+    const newWorker = () => Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: stubs.activities, maxCachedWorkflows: 0 });
+    const handle = await env.client.workflow.start(accountLifecycleWorkflow, {
+      workflowId: link.workflowId,
+      taskQueue,
+      args: [{ igAccountId: link.igAccountId, channelId: 'channel-a', linkedAt: link.linkedAt, tokenExpiresAt: null, reauthPeriodDays: 60, linkedByFacebookUserId: 'fb-user-1' }],
+    });
+    const movedAt = link.linkedAt + 1;
+    await (await newWorker()).runUntil(async () => {
+      await handle.signal(reauthorizedSignal, { linkedAt: movedAt, tokenExpiresAt: null, channelId: 'channel-b', linkedByFacebookUserId: 'fb-user-1' });
+      await waitFor(async () => (await handle.query(getLinkStatusQuery)).channelId === 'channel-b');
+    });
+    expect(stubs.log.notices.map(({ kind, channelId }) => ({ kind, channelId }))).toEqual([{ kind: 'unlinked_elsewhere', channelId: 'channel-a' }]);
+
+    // Unlinked, then linked again before the run saw the unlink (no worker runs meanwhile, so the run sees both at
+    // once): the same run carries on, active, for channel C. An unlink by an owner tells nobody.
+    const relinkedAt = movedAt + 1;
+    await handle.signal(unlinkedSignal, { reason: 'by_owner' });
+    await handle.signal(reauthorizedSignal, { linkedAt: relinkedAt, tokenExpiresAt: null, channelId: 'channel-c', linkedByFacebookUserId: 'fb-user-2' });
+    await (await newWorker()).runUntil(async () => {
+      await waitFor(async () => (await handle.query(getLinkStatusQuery)).channelId === 'channel-c');
+      expect(await handle.query(getLinkStatusQuery)).toMatchObject({ status: 'active', channelId: 'channel-c', linkedAt: relinkedAt, linkedByFacebookUserId: 'fb-user-2', expiresAt: relinkedAt + 60 * DAY_MS });
+      await handle.signal(unlinkedSignal, { reason: 'by_owner' });
+      expect(await handle.result()).toMatchObject({ status: 'unlinked', reason: 'by_owner', channelId: 'channel-c' });
+    });
+    expect(stubs.log.notices).toHaveLength(1);
+    expect(stubs.log.statuses.map(({ status, reason }) => ({ status, reason }))).toEqual([
+      { status: 'unlinked', reason: 'by_owner' },
+      { status: 'active', reason: 'reauthorized' },
+      { status: 'unlinked', reason: 'by_owner' },
+    ]);
   });
 
   /** Polls until the worker has done what the test waits for; how long that takes depends only on the machine's load. */

@@ -4,6 +4,7 @@
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { SealedSecret } from '../../security/token-cipher';
+import { sealedSecretSchema } from './sealed-secret';
 
 export type LinkStatus = 'active' | 'reauth_required' | 'messages_access_off' | 'unlinked';
 
@@ -29,6 +30,11 @@ export interface LinkedAccount {
   channelId: string;
   pageId: string;
   username: string;
+  pageName?: string | null;
+  /** The Facebook user whose login made (and may re-authenticate) the link; null for links made before it was kept. */
+  linkedByFacebookUserId?: string | null;
+  /** Meta's expiry of the Page token; null when Meta says it never expires. */
+  tokenExpiresAt?: Date | null;
   status: LinkStatus;
   statusReason?: LinkStatusReason | null;
   representative: boolean;
@@ -38,11 +44,6 @@ export interface LinkedAccount {
   updatedAt: Date;
 }
 
-const sealedSecretSchema = new Schema<SealedSecret>(
-  { keyId: { type: String, required: true }, iv: { type: String, required: true }, tag: { type: String, required: true }, data: { type: String, required: true } },
-  { _id: false },
-);
-
 const linkedAccountSchema = new Schema<LinkedAccount>(
   {
     _id: { type: String, required: true },
@@ -50,6 +51,9 @@ const linkedAccountSchema = new Schema<LinkedAccount>(
     channelId: { type: String, required: true },
     pageId: { type: String, required: true },
     username: { type: String, required: true },
+    pageName: { type: String, default: null },
+    linkedByFacebookUserId: { type: String, default: null },
+    tokenExpiresAt: { type: Date, default: null },
     status: { type: String, required: true, enum: ['active', 'reauth_required', 'messages_access_off', 'unlinked'] },
     statusReason: { type: Schema.Types.Mixed, default: null },
     representative: { type: Boolean, required: true, default: false },
