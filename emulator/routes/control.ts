@@ -223,6 +223,15 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
     });
   });
 
+  /** Another Facebook user who manages the business's Pages too (an admin added in Business Settings). */
+  router.post('/businesses/:id/people', (req, res) => {
+    const business = state.businesses.get(req.params.id);
+    if (!business) throw controlError(`no business ${req.params.id}`);
+    const user = state.addUser(parse(z.object({ name: z.string().min(1), email: z.string().email(), password: z.string().min(1) }), req.body));
+    user.businessIds.push(business.id);
+    res.status(201).json({ id: user.id, name: user.name, email: user.email });
+  });
+
   router.post('/pages', (req, res) => {
     const input = parse(z.object({ businessId: z.string(), name: z.string().min(1), igAccount: z.object({ username: z.string(), name: z.string() }).optional() }), req.body);
     const page = state.addPage(input);

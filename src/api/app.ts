@@ -24,6 +24,13 @@ import { createMeRoutes } from './routes/me';
 import { createMemberRoutes } from './routes/members';
 import { createOutboundRoutes } from './routes/outbound';
 import { createWebhookRouter, webhookRouteDocs } from './routes/webhooks';
+import { createLinkingRoutes, FACEBOOK_CALLBACK_PATH, type LinkingRoutesDeps } from './routes/linking';
+import { createConfiguredGraphClient } from '../graph/configured';
+import { createAccountLinker } from '../linking/account-linker';
+import { createAccountWorkflows } from '../linking/account-workflows';
+import { createFacebookLoginFlow } from '../linking/facebook-login';
+import { createLoginStateSigner } from '../linking/login-state';
+import { createTokenCipher } from '../security/token-cipher';
 import { createIdempotencyStore } from '../outbound/idempotency';
 import { toSendableImage } from '../outbound/image-convert';
 import { fetchImage, inspectImage } from '../outbound/image-input';
@@ -52,6 +59,7 @@ const API_INFO: DocumentInfo = {
     { name: 'me', description: "The key's own manager and their personal room of notices (D1)" },
     { name: 'managers', description: "A channel's managers (owners and agents) and their API keys" },
     { name: 'admin', description: 'Operators (operator token only): creating channels' },
+    { name: 'instagram', description: "Linking the channel's Instagram accounts through Facebook Login" },
     { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
     { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
     { name: 'webhooks', description: "Meta's webhook ingress" },
@@ -96,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
     ...createOutboundRoutes({ sends: createAppSendService(deps, now), now }),
     ...createChannelRoutes({ directory }),
     ...createMeRoutes({ directory, notices: createNoticeBoard({ models: deps.models, now }) }),
+    ...createLinkingRoutes(createAppLinking(deps, now)),
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
@@ -140,4 +149,30 @@ function createAppSendService(deps: AppDeps, now: () => number) {
     waitLimitMs: config.outbound.waitLimitMs,
     now,
   });
+}
+
+/** Facebook Login and the link of the chosen accounts, with the engine's Graph client, keyring and workflows. */
+function createAppLinking(deps: AppDeps, now: () => number): LinkingRoutesDeps {
+  const { config, models } = deps;
+  const graph = createConfiguredGraphClient(config.meta, deps.logger);
+  const cipher = createTokenCipher(config.tokens.keyring);
+  return {
+    logins: createFacebookLoginFlow({
+      models,
+      graph,
+      cipher,
+      signer: createLoginStateSigner(config.meta.appSecret),
+      appId: config.meta.appId,
+      loginDialogUrl: config.meta.loginDialogUrl,
+      redirectUri: `${config.api.publicBaseUrl}${FACEBOOK_CALLBACK_PATH}`,
+      now,
+    }),
+    linker: createAccountLinker({
+      models,
+      graph,
+      cipher,
+      workflows: createAccountWorkflows({ temporal: deps.temporal.client, taskQueue: config.temporal.taskQueue, reauthPeriodDays: config.tokens.reauthPeriodDays }),
+      now,
+    }),
+  };
 }

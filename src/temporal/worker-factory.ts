@@ -9,7 +9,8 @@ import { createInboundActivities } from '../activities/inbound';
 import { createOutboundActivities } from '../activities/outbound';
 import type { AppConfig } from '../config';
 import type { Models } from '../db/models';
-import { createGraphClient, type GraphClient } from '../graph/client';
+import type { GraphClient } from '../graph/client';
+import { createConfiguredGraphClient } from '../graph/configured';
 import type { Logger } from '../logger';
 import { createNoticeBoard } from '../notices/notice-board';
 import { publicMediaUrl } from '../outbound/media-store';
@@ -44,16 +45,7 @@ export function accountSignaller(client: Client) {
 
 export function createActivities(deps: Omit<WorkerDeps, 'connection'> & { temporal?: Client }) {
   const { config, models, logger } = deps;
-  const graph =
-    deps.graph ??
-    createGraphClient({
-      baseUrl: config.meta.graphApiUrl,
-      version: config.meta.graphApiVersion,
-      timeoutMs: config.meta.graphApiTimeoutMs,
-      appId: config.meta.appId,
-      appSecret: config.meta.appSecret,
-      logger,
-    });
+  const graph = deps.graph ?? createConfiguredGraphClient(config.meta, logger);
   const cipher = createTokenCipher(config.tokens.keyring);
   return withFailureMapping({
     ...createDiagnosticsActivities({ models }),

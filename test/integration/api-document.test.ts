@@ -12,11 +12,16 @@ import type { OpenApiDocument } from '../../src/api/openapi';
 import { createNoticeBoard } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type Json, type TestChannel } from '../support/inbox-fixtures';
+import { DEMO } from '../../emulator/seed';
+import { dialogRedirect } from '../support/login-dialog';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator';
 import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
 
 jest.setTimeout(120_000);
 
 const OPERATOR_TOKEN = 'operator-token-for-document-tests';
+const APP_ID = '100000000000001';
+const APP_SECRET = 'document-test-app-secret';
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 interface RouterLayer {
@@ -54,9 +59,14 @@ describe('the API document', () => {
   let engine: RunningEngine;
   let document: OpenApiDocument;
   let call: ApiCaller;
+  let emulator: TestEmulator;
 
   beforeAll(async () => {
-    engine = await startEngine({ config: testConfig({ OPERATOR_TOKEN }) });
+    // Meta's stand-in, for the routes that call it (Facebook Login).
+    emulator = await startTestEmulator({ appId: APP_ID, appSecret: APP_SECRET, verifyToken: 'document-verify-token', webhookUrl: 'http://127.0.0.1:9/webhooks/instagram' });
+    engine = await startEngine({
+      config: testConfig({ OPERATOR_TOKEN, GRAPH_API_URL: emulator.url, META_LOGIN_DIALOG_URL: `${emulator.url}/dialog/oauth`, META_APP_ID: APP_ID, META_APP_SECRET: APP_SECRET, META_WEBHOOK_VERIFY_TOKEN: 'document-verify-token' }),
+    });
     call = createApiCaller(engine.baseUrl);
     const answer = await call('GET', '/openapi.json');
     expect(answer.status).toBe(200);
@@ -65,6 +75,7 @@ describe('the API document', () => {
 
   afterAll(async () => {
     await engine?.stop();
+    await emulator?.close();
   });
 
   it('is a valid OpenAPI 3.1 document whose schemas are valid JSON Schema (draft 2020-12)', () => {
@@ -272,6 +283,27 @@ describe('the API document', () => {
       await engine.models.mediaFiles.create({ _id: mediaId, channelId: mine.channelId, contentType: 'image/png', size: 8, bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), source: { kind: 'upload', filename: null }, createdAt: new Date() });
       await check('GET', '/media/{mediaId}', { mediaId }, {});
       await check('GET', '/media/{mediaId}', { mediaId: 'b'.repeat(64) }, {});
+    });
+
+    it('linking through Facebook Login', async () => {
+      const channel = { channelId: mine.channelId };
+      const credentials = { email: DEMO.user.email, password: DEMO.user.password };
+      const started = await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: mine.apiKey });
+      const agent = await createInboxFixtures(engine.models).manager(mine.channelId, 'agent');
+      await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: agent.apiKey });
+      await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: other.apiKey });
+      const callbackQuery = (redirect: string) => new URL(redirect).search;
+      const choice = await check('GET', '/v1/oauth/facebook/callback', {}, { query: callbackQuery(await dialogRedirect(started.body.loginUrl, credentials)) });
+      await check('GET', '/v1/oauth/facebook/callback', {}, { query: '?state=forged.state&code=x' });
+      const declined = await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: mine.apiKey });
+      await check('GET', '/v1/oauth/facebook/callback', {}, { query: callbackQuery(await dialogRedirect(declined.body.loginUrl, { ...credentials, grantedScopes: ['instagram_basic'] })) });
+      const route = '/v1/channels/{channelId}/instagram/link/{loginId}';
+      const login = { ...channel, loginId: choice.body.loginId };
+      await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [] } });
+      await check('POST', route, { ...channel, loginId: 'no-such-login' }, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
+      await check('POST', route, login, { key: agent.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
+      expect((await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } })).status).toBe(200);
+      await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
     });
 
     it('the channels, managers and API keys', async () => {

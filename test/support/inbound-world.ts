@@ -62,6 +62,7 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
     API_PORT: String(enginePort),
     PUBLIC_BASE_URL: `http://127.0.0.1:${enginePort}`,
     GRAPH_API_URL: emulatorUrl,
+    META_LOGIN_DIALOG_URL: `${emulatorUrl}/dialog/oauth`,
     META_APP_ID: APP_ID,
     META_APP_SECRET: APP_SECRET,
     META_WEBHOOK_VERIFY_TOKEN: VERIFY_TOKEN,

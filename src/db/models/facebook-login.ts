@@ -7,8 +7,11 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { sealedSecretSchema } from './sealed-secret';
 import type { SealedSecret } from '../../security/token-cipher';
 
-/** started: login URL handed out; authorized: Meta answered, the owner chooses; linked / refused: over. */
-export type FacebookLoginStage = 'started' | 'authorized' | 'linked' | 'refused';
+/**
+ * started: login URL handed out; authorized: Meta answered, the owner chooses; linking: a selection is being applied
+ * (back to authorized if Meta refuses a step, so the owner may try again); linked / refused: over.
+ */
+export type FacebookLoginStage = 'started' | 'authorized' | 'linking' | 'linked' | 'refused';
 
 /** An Instagram account the login can reach, as the owner sees it on the selection step. */
 export interface LoginCandidate {
@@ -27,9 +30,13 @@ export interface FacebookLogin {
   channelId: string;
   managerId: string;
   stage: FacebookLoginStage;
+  /** When the callback used the `state`: a second use of the same `state` is a replay. */
+  stateUsedAt: Date | null;
   createdAt: Date;
-  /** The `state` is refused after this; the selection step too, once authorized. */
+  /** The `state` is refused after this (it is part of what the state's signature covers). */
   expiresAt: Date;
+  /** Once authorized: the selection is refused after this. */
+  chooseBy: Date | null;
   facebookUserId: string | null;
   facebookUserName: string | null;
   /** The long-lived user token, sealed and bound to this login until the link moves it to facebookConnections. */
@@ -48,9 +55,11 @@ const facebookLoginSchema = new Schema<FacebookLogin>(
     _id: { type: String, required: true },
     channelId: { type: String, required: true },
     managerId: { type: String, required: true },
-    stage: { type: String, required: true, enum: ['started', 'authorized', 'linked', 'refused'] },
+    stage: { type: String, required: true, enum: ['started', 'authorized', 'linking', 'linked', 'refused'] },
+    stateUsedAt: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     expiresAt: { type: Date, required: true },
+    chooseBy: { type: Date, default: null },
     facebookUserId: { type: String, default: null },
     facebookUserName: { type: String, default: null },
     userToken: { type: sealedSecretSchema, default: null },
