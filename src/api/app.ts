@@ -9,6 +9,10 @@ import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
 import { createNoticeBoard } from '../notices/notice-board';
+import { createGraphClient } from '../graph/client';
+import { createAccountWorkflows } from '../linking/account-workflows';
+import { createLinkedAccounts } from '../linking/linked-accounts';
+import { createTokenCipher } from '../security/token-cipher';
 import { createAuthenticator } from './auth';
 import { createErrorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
@@ -19,6 +23,7 @@ import { createDocsAssetsHandler, createDocsRoutes } from './routes/docs';
 import { createChannelRoutes } from './routes/channels';
 import { createHealthRoutes } from './routes/health';
 import { createInboxRoutes } from './routes/inbox';
+import { createInstagramAccountRoutes } from './routes/instagram-accounts';
 import { createMediaRouter, mediaRouteDocs } from './routes/media';
 import { createMeRoutes } from './routes/me';
 import { createMemberRoutes } from './routes/members';
@@ -52,6 +57,7 @@ const API_INFO: DocumentInfo = {
     { name: 'me', description: "The key's own manager and their personal room of notices (D1)" },
     { name: 'managers', description: "A channel's managers (owners and agents) and their API keys" },
     { name: 'admin', description: 'Operators (operator token only): creating channels' },
+    { name: 'instagram', description: "The channel's linked Instagram accounts: status, settings, the representative account, unlinking (A4, A7, A10, A11)" },
     { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
     { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
     { name: 'webhooks', description: "Meta's webhook ingress" },
@@ -96,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
     ...createOutboundRoutes({ sends: createAppSendService(deps, now), now }),
     ...createChannelRoutes({ directory }),
     ...createMeRoutes({ directory, notices: createNoticeBoard({ models: deps.models, now }) }),
+    ...createInstagramAccountRoutes({ accounts: createAppLinkedAccounts(deps, now), reauthPeriodDays: deps.config.tokens.reauthPeriodDays, now }),
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
@@ -138,6 +145,26 @@ function createAppSendService(deps: AppDeps, now: () => number) {
       toSendableImage(await fetchImage(url, { timeoutMs: config.outbound.mediaFetchTimeoutMs, allowPrivateNetwork: config.outbound.mediaFetchAllowPrivateNetwork })),
     mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId),
     waitLimitMs: config.outbound.waitLimitMs,
+    now,
+  });
+}
+
+/** Linked accounts with the engine's own Graph client, token keys and account workflows. */
+function createAppLinkedAccounts(deps: AppDeps, now: () => number) {
+  const { config, logger } = deps;
+  return createLinkedAccounts({
+    models: deps.models,
+    graph: createGraphClient({
+      baseUrl: config.meta.graphApiUrl,
+      version: config.meta.graphApiVersion,
+      timeoutMs: config.meta.graphApiTimeoutMs,
+      appId: config.meta.appId,
+      appSecret: config.meta.appSecret,
+      logger,
+    }),
+    cipher: createTokenCipher(config.tokens.keyring),
+    workflows: createAccountWorkflows({ temporal: deps.temporal.client, taskQueue: config.temporal.taskQueue, reauthPeriodDays: config.tokens.reauthPeriodDays }),
+    logger,
     now,
   });
 }
