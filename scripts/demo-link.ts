@@ -14,6 +14,7 @@ import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes } from '../src/db/models';
 import { newLinkedAccount } from '../src/db/models/linked-account';
 import { createGraphClient } from '../src/graph/client';
+import { claimRepresentativeIfNone } from '../src/linking/linked-accounts';
 import { createTokenCipher } from '../src/security/token-cipher';
 import { withLocalSecrets } from './lib/local-secrets';
 import { repoRoot } from './lib/processes';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     await models.linkedAccounts.updateOne({ _id }, { $set: account }, { upsert: true });
     // The channel is kept across runs; each run adds an owner with a fresh key.
     const { apiKey } = await createChannelDirectory({ models, now: Date.now }).createChannelWithOwner({ channelId: DEMO_CHANNEL_ID, name: 'Demo shop', ownerName: 'Demo owner' });
+    await claimRepresentativeIfNone(models, DEMO_CHANNEL_ID, DEMO.igAccount.id);
 
     const api = config.api.publicBaseUrl;
     const lines = [

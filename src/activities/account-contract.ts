@@ -8,7 +8,8 @@ export type { LinkStatus, TokenRevokedReason };
 export type LinkStatusChangeReason = TokenRevokedReason | 'reauth_period_over' | 'reauthorized' | UnlinkReason;
 
 /** Why a link ended for good: an owner, a link from another channel (A5), a login that left it out (A3), Meta's callbacks (A12). */
-export type UnlinkReason = 'by_owner' | 'linked_to_another_channel' | 'not_reselected' | 'deauthorized' | 'data_deleted';
+export const unlinkReasons = ['by_owner', 'linked_to_another_channel', 'not_reselected', 'deauthorized', 'data_deleted'] as const;
+export type UnlinkReason = (typeof unlinkReasons)[number];
 
 export interface RecordLinkStatusInput {
   igAccountId: string;

@@ -4,10 +4,11 @@
  * is read and opened here, and each notice's words are written here.
  */
 import type { Models } from '../db/models';
-import { inactiveAccountAdvice, type LinkedAccount, type LinkStatusReason } from '../db/models/linked-account';
+import { inactiveAccountAdvice, type LinkedAccount } from '../db/models/linked-account';
 import { tokenRevokedReasonOf, type TokenRevokedReason } from '../domain/link';
 import type { GraphClient } from '../graph/client';
 import { tokenInvalidReasonOf } from '../graph/meta-errors';
+import { droppedBecause, linkStatusReason } from '../linking/link-status';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import { FailureType } from '../temporal/failures';
@@ -15,7 +16,6 @@ import type {
   AccountActivities,
   AccountNoticeKind,
   CheckTokenInput,
-  LinkStatusChangeReason,
   NoticeBoard,
   NoticeFacts,
   NotifyOwnersInput,
@@ -43,8 +43,7 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
   return {
     async recordLinkStatus(input: RecordLinkStatusInput): Promise<void> {
       const at = new Date(now());
-      const statusReason: LinkStatusReason | null =
-        input.status === 'active' ? null : { type: statusReasonType(input.reason), reason: input.reason ?? null, message: input.message ?? statusSentence(input.reason), at };
+      const statusReason = linkStatusReason(input.status, input.reason, at, input.message);
       // Conditional on the status being another one: a retry, or the same news twice, writes nothing.
       const result = await models.linkedAccounts.updateOne(
         { _id: input.igAccountId, status: { $ne: input.status } },
@@ -81,56 +80,6 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
 function deadTokenReason(code: number | undefined, subcode: number | undefined, pastExpiry: boolean): TokenRevokedReason {
   if (code === 190) return tokenRevokedReasonOf(tokenInvalidReasonOf(subcode));
   return pastExpiry ? 'expired_early' : 'invalid';
-}
-
-function statusReasonType(reason: LinkStatusChangeReason | undefined): string {
-  switch (reason) {
-    case 'reauth_period_over':
-      return 'LinkExpired';
-    case 'messages_access_off':
-      return FailureType.MessagesAccessOff;
-    case 'by_owner':
-    case 'linked_to_another_channel':
-    case 'not_reselected':
-    case 'deauthorized':
-    case 'data_deleted':
-      return 'Unlinked';
-    default:
-      return FailureType.TokenInvalid;
-  }
-}
-
-const droppedBecause: Record<Exclude<TokenRevokedReason, 'messages_access_off'>, string> = {
-  password_changed: 'the password of the Facebook account that made the link was changed',
-  expired_early: 'Facebook expired the link before its time',
-  app_removed: 'the app was removed from the Facebook account\'s business integrations',
-  invalid: 'Facebook no longer accepts the link',
-};
-
-function statusSentence(reason: LinkStatusChangeReason | undefined): string {
-  switch (reason) {
-    case 'reauth_period_over':
-      return 'the link was not re-authenticated in time: an owner must re-authenticate it';
-    case 'messages_access_off':
-      return inactiveAccountAdvice('messages_access_off');
-    case 'by_owner':
-      return 'an owner unlinked the account';
-    case 'linked_to_another_channel':
-      return 'the account was linked to another channel';
-    case 'not_reselected':
-      return 'the last Facebook login of its owner did not select it again, so Meta no longer grants access to it: link it again to use it';
-    case 'deauthorized':
-      return 'the Facebook account that made the link removed this app';
-    case 'data_deleted':
-      return 'the Facebook account that made the link asked Meta to delete its data';
-    case 'password_changed':
-    case 'expired_early':
-    case 'app_removed':
-    case 'invalid':
-      return `${droppedBecause[reason]}: an owner must re-authenticate it`;
-    default:
-      return inactiveAccountAdvice('reauth_required');
-  }
 }
 
 const day = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 10) : 'soon');

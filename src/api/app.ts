@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
 import { createNoticeBoard } from '../notices/notice-board';
+import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
 import { createErrorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
@@ -19,6 +20,7 @@ import { createDocsAssetsHandler, createDocsRoutes } from './routes/docs';
 import { createChannelRoutes } from './routes/channels';
 import { createHealthRoutes } from './routes/health';
 import { createInboxRoutes } from './routes/inbox';
+import { createInstagramAccountRoutes } from './routes/instagram-accounts';
 import { createMediaRouter, mediaRouteDocs } from './routes/media';
 import { createMeRoutes } from './routes/me';
 import { createMemberRoutes } from './routes/members';
@@ -59,7 +61,7 @@ const API_INFO: DocumentInfo = {
     { name: 'me', description: "The key's own manager and their personal room of notices (D1)" },
     { name: 'managers', description: "A channel's managers (owners and agents) and their API keys" },
     { name: 'admin', description: 'Operators (operator token only): creating channels' },
-    { name: 'instagram', description: "Linking the channel's Instagram accounts through Facebook Login" },
+    { name: 'instagram', description: "The channel's Instagram accounts: linking through Facebook Login, re-authentication, status, settings, the representative account, unlinking" },
     { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
     { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
     { name: 'webhooks', description: "Meta's webhook ingress" },
@@ -86,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const reads = createInboxReads({ models: deps.models });
+  const instagram = createAppInstagram(deps, now);
   const directory = createChannelDirectory({ models: deps.models, now });
   const healthRoutes = createHealthRoutes([
     { name: 'mongodb', check: () => pingDatabase(deps.database) },
@@ -104,7 +107,8 @@ export function createApp(deps: AppDeps): Express {
     ...createOutboundRoutes({ sends: createAppSendService(deps, now), now }),
     ...createChannelRoutes({ directory }),
     ...createMeRoutes({ directory, notices: createNoticeBoard({ models: deps.models, now }) }),
-    ...createLinkingRoutes(createAppLinking(deps, now)),
+    ...createLinkingRoutes(instagram.linking),
+    ...createInstagramAccountRoutes({ accounts: instagram.accounts, reauthPeriodDays: deps.config.tokens.reauthPeriodDays, now }),
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
@@ -151,12 +155,13 @@ function createAppSendService(deps: AppDeps, now: () => number) {
   });
 }
 
-/** Facebook Login and the link of the chosen accounts, with the engine's Graph client, keyring and workflows. */
-function createAppLinking(deps: AppDeps, now: () => number): LinkingRoutesDeps {
-  const { config, models } = deps;
-  const graph = createConfiguredGraphClient(config.meta, deps.logger);
+/** Linking (Facebook Login) and the linked accounts, sharing the engine's Graph client, keyring and account workflows. */
+function createAppInstagram(deps: AppDeps, now: () => number): { linking: LinkingRoutesDeps; accounts: LinkedAccounts } {
+  const { config, models, logger } = deps;
+  const graph = createConfiguredGraphClient(config.meta, logger);
   const cipher = createTokenCipher(config.tokens.keyring);
-  return {
+  const workflows = createAccountWorkflows({ temporal: deps.temporal.client, taskQueue: config.temporal.taskQueue, reauthPeriodDays: config.tokens.reauthPeriodDays });
+  const linking: LinkingRoutesDeps = {
     logins: createFacebookLoginFlow({
       models,
       graph,
@@ -171,8 +176,13 @@ function createAppLinking(deps: AppDeps, now: () => number): LinkingRoutesDeps {
       models,
       graph,
       cipher,
-      workflows: createAccountWorkflows({ temporal: deps.temporal.client, taskQueue: config.temporal.taskQueue, reauthPeriodDays: config.tokens.reauthPeriodDays }),
+      workflows,
+      // The first account linked to a channel (or the first after its representative was unlinked) represents it.
+      afterLink: async ({ igAccountId, channelId }) => {
+        await claimRepresentativeIfNone(models, channelId, igAccountId);
+      },
       now,
     }),
   };
+  return { linking, accounts: createLinkedAccounts({ models, graph, cipher, workflows, logger, now }) };
 }

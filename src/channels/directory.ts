@@ -70,7 +70,7 @@ export function createChannelDirectory(deps: ChannelDirectoryDeps) {
   /** A channel with this id, made now unless it exists (then it is answered as it is). */
   async function ensureChannel(input: { channelId?: string; name: string }): Promise<Channel> {
     const channelId = input.channelId ?? newId('channel');
-    await insertIfAbsent(models.channels, { _id: channelId, channelId, name: input.name, createdAt: new Date(deps.now()) });
+    await insertIfAbsent(models.channels, { _id: channelId, channelId, name: input.name, representativeIgAccountId: null, createdAt: new Date(deps.now()) });
     const channel = await findChannel(channelId);
     if (!channel) throw new Error(`channel ${channelId} was written but cannot be read back`);
     return channel;

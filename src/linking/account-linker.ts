@@ -171,8 +171,8 @@ export function createAccountLinker(deps: AccountLinkerDeps): AccountLinker {
           linkedAt: now,
           updatedAt: now,
         },
-        // Kept by a re-authentication: the settings (and the representative flag) belong to the account.
-        $setOnInsert: { representative: false, settings: { openOnStoryMention: true, openOnPostShare: true } },
+        // Kept by a re-authentication: the settings belong to the account (the representative is the channel's).
+        $setOnInsert: { settings: { openOnStoryMention: true, openOnPostShare: true } },
       },
       { upsert: true },
     );

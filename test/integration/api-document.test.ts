@@ -352,6 +352,44 @@ describe('the API document', () => {
       await check('POST', '/v1/me/notices/read-all', {}, { authorization: 'Basic eDp5' });
     });
 
+    it('the linked Instagram accounts', async () => {
+      const fixtures = createInboxFixtures(engine.models);
+      const agent = await fixtures.manager(mine.channelId, 'agent');
+      const leaving = `ig-doc-leaving-${uid()}`;
+      await fixtures.linkAccount(leaving, mine.channelId);
+      const channel = { channelId: mine.channelId };
+      const account = { ...channel, igAccountId: leaving };
+      await check('GET', '/v1/channels/{channelId}/instagram/accounts', channel, { key: mine.apiKey });
+      await check('GET', '/v1/channels/{channelId}/instagram/accounts', channel, { key: other.apiKey });
+      await check('GET', '/v1/channels/{channelId}/instagram/accounts/{igAccountId}', account, { key: mine.apiKey });
+      await check('GET', '/v1/channels/{channelId}/instagram/accounts/{igAccountId}', account, { key: other.apiKey });
+      const route = '/v1/channels/{channelId}/instagram/accounts/{igAccountId}';
+      await check('PATCH', route, account, { key: mine.apiKey, body: { representative: true, settings: { openOnPostShare: false } } });
+      await check('PATCH', route, account, { key: mine.apiKey, body: { settings: { openOnPostShare: 'no' } } });
+      await check('PATCH', route, account, { key: agent.apiKey, body: { representative: true } });
+      await check('PATCH', route, { ...channel, igAccountId: 'no-such-account' }, { key: mine.apiKey, body: { representative: true } });
+      const unlinked = await check('DELETE', route, account, { key: mine.apiKey });
+      expect(unlinked.body.account.status.state).toBe('unlinked');
+      await check('DELETE', route, account, { key: agent.apiKey });
+      await check('DELETE', route, account, { key: other.apiKey });
+      await check('PATCH', route, account, { key: mine.apiKey, body: { representative: true } });
+      // Every state the status can show, against the document's schema.
+      const now = Date.now();
+      const stored: Array<[string, Json | null]> = [
+        ['reauth_required', { type: 'LinkExpired', reason: 'reauth_period_over', message: 'm', at: new Date(now) }],
+        ['reauth_required', { type: 'TokenInvalid', reason: 'password_changed', message: 'm', at: new Date(now) }],
+        ['messages_access_off', { type: 'MessagesAccessOff', reason: 'messages_access_off', message: 'm', at: new Date(now) }],
+        ['active', null],
+      ];
+      for (const [status, statusReason] of stored) {
+        const igAccountId = `ig-doc-state-${uid()}`;
+        await fixtures.linkAccount(igAccountId, mine.channelId, status as never);
+        await engine.models.linkedAccounts.updateOne({ _id: igAccountId }, { $set: { statusReason, linkedAt: new Date(now - 55 * 24 * 3600 * 1000) } });
+      }
+      const listed = await check('GET', '/v1/channels/{channelId}/instagram/accounts', channel, { key: mine.apiKey });
+      expect(new Set(listed.body.accounts.map((a: Json) => a.status.state))).toEqual(new Set(['linked', 'reauth_due', 'expired', 'dropped', 'messages_access_off', 'unlinked']));
+    });
+
     it('the members and merging', async () => {
       const channel = { channelId: mine.channelId };
       const created = await check('POST', '/v1/channels/{channelId}/members', channel, { key: mine.apiKey, body: { name: 'Doc Member', email: 'doc@example.com' } });

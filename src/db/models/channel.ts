@@ -6,6 +6,12 @@ export interface Channel {
   _id: string;
   channelId: string;
   name: string;
+  /**
+   * The representative Instagram account (A4), kept here and nowhere else: one field of one document, so owners
+   * racing to switch it can never leave two. Null, or absent on older channels: none. An id that names an account
+   * since unlinked (or moved to another channel) counts as none too.
+   */
+  representativeIgAccountId?: string | null;
   createdAt: Date;
 }
 
@@ -14,6 +20,7 @@ const channelSchema = new Schema<Channel>(
     _id: { type: String, required: true },
     channelId: { type: String, required: true },
     name: { type: String, required: true },
+    representativeIgAccountId: { type: String, default: null },
     createdAt: { type: Date, required: true },
   },
   { collection: 'channels', versionKey: false },

@@ -37,7 +37,6 @@ export interface LinkedAccount {
   tokenExpiresAt?: Date | null;
   status: LinkStatus;
   statusReason?: LinkStatusReason | null;
-  representative: boolean;
   settings: LinkedAccountSettings;
   pageToken: SealedSecret;
   linkedAt: Date;
@@ -56,7 +55,6 @@ const linkedAccountSchema = new Schema<LinkedAccount>(
     tokenExpiresAt: { type: Date, default: null },
     status: { type: String, required: true, enum: ['active', 'reauth_required', 'messages_access_off', 'unlinked'] },
     statusReason: { type: Schema.Types.Mixed, default: null },
-    representative: { type: Boolean, required: true, default: false },
     settings: {
       openOnStoryMention: { type: Boolean, required: true, default: true },
       openOnPostShare: { type: Boolean, required: true, default: true },
@@ -71,8 +69,11 @@ linkedAccountSchema.index({ channelId: 1 });
 
 export type LinkedAccountModel = Model<LinkedAccount>;
 
-/** A newly linked, active account with the default settings (both A11 switches on: everything opens a conversation). */
-export function newLinkedAccount(input: { igAccountId: string; channelId: string; pageId: string; username: string; pageToken: SealedSecret; representative?: boolean; at?: Date }): LinkedAccount {
+/**
+ * A newly linked, active account with the default settings (both A11 switches on: everything opens a conversation).
+ * Whether it is the representative is the channel's to say (see claimRepresentativeIfNone).
+ */
+export function newLinkedAccount(input: { igAccountId: string; channelId: string; pageId: string; username: string; pageToken: SealedSecret; at?: Date }): LinkedAccount {
   const at = input.at ?? new Date();
   return {
     _id: input.igAccountId,
@@ -81,7 +82,6 @@ export function newLinkedAccount(input: { igAccountId: string; channelId: string
     pageId: input.pageId,
     username: input.username,
     status: 'active',
-    representative: input.representative ?? true,
     settings: { openOnStoryMention: true, openOnPostShare: true },
     pageToken: input.pageToken,
     linkedAt: at,
