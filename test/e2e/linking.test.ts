@@ -12,7 +12,7 @@ import { createTokenCipher } from '../../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../../src/temporal/names';
 import { getLinkStatusQuery } from '../../src/workflows/account-lifecycle';
 import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
-import { dialogRedirect, loginThroughDialog, type DialogChoices } from '../support/login-dialog';
+import { dialogRedirect, loginThroughDialog, type DialogChoices } from '../../scripts/lib/login-dialog';
 
 jest.setTimeout(180_000);
 

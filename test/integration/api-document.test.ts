@@ -13,7 +13,7 @@ import { createNoticeBoard } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type Json, type TestChannel } from '../support/inbox-fixtures';
 import { DEMO } from '../../emulator/seed';
-import { dialogRedirect } from '../support/login-dialog';
+import { dialogRedirect } from '../../scripts/lib/login-dialog';
 import { startTestEmulator, type TestEmulator } from '../support/test-emulator';
 import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
 
