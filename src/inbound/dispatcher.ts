@@ -57,7 +57,7 @@ export interface InboundDispatcher {
 }
 
 /** Claimed events not applied after this long are dispatched again (the signal is idempotent downstream). */
-export const DEFAULT_STALE_CLAIM_MS = 2 * 60 * 1000;
+const DEFAULT_STALE_CLAIM_MS = 2 * 60 * 1000;
 
 export function emptyDispatchReport(): DispatchReport {
   return { dispatched: 0, failed: 0, unlinked: 0, held: 0, ownEchoes: 0 };

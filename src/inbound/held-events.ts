@@ -7,7 +7,7 @@
  * Nothing is lost if the release stops midway. All of the account's held events become pending, claimed, in one
  * write before any is signalled; from then on they are ordinary pending events: a dispatch that fails puts them
  * back for the sweeper, and claims of a release that crashed go stale and the sweeper takes them over
- * (DEFAULT_STALE_CLAIM_MS). They are dispatched in slices, oldest first, and the claims of the slices still
+ * (the dispatcher's DEFAULT_STALE_CLAIM_MS). They are dispatched in slices, oldest first, and the claims of the slices still
  * waiting are renewed before each one, so the sweeper does not start on later events of a conversation while the
  * release is still signalling earlier ones.
  *
