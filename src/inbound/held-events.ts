@@ -6,10 +6,10 @@
  *
  * Nothing is lost if the release stops midway. All of the account's held events become pending, claimed, in one
  * write before any is signalled; from then on they are ordinary pending events: a dispatch that fails puts them
- * back for the sweeper, and claims of a release that crashed go stale and the sweeper takes them over
- * (the dispatcher's DEFAULT_STALE_CLAIM_MS). They are dispatched in slices, oldest first, and the claims of the slices still
- * waiting are renewed before each one, so the sweeper does not start on later events of a conversation while the
- * release is still signalling earlier ones.
+ * back for the sweeper, and claims of a release that crashed go stale and the sweeper takes them over (the
+ * dispatcher's DEFAULT_STALE_CLAIM_MS). They are dispatched in slices, oldest first, and the claims of the slices
+ * still waiting are renewed before each one, so the sweeper does not start on later events of a conversation while
+ * the release is still signalling earlier ones.
  *
  * Events that arrive while the release runs. The caller sets the account 'active' first, then releases:
  * - The dispatcher of an event reads the status after that write: it sees 'active' and signals at once, possibly
