@@ -53,7 +53,10 @@ export interface FacebookUser {
   email: string;
   password: string;
   businessIds: string[];
-  /** Per app, what the user granted at the last login; removed when the user removes the app. */
+  /**
+   * Per app, what the user granted at the last login; removed when the user removes the app. Every token of the
+   * user for that app reaches what this grant names now, whatever the login it was issued under selected.
+   */
   grants: Map<string, Grant>;
 }
 
@@ -149,7 +152,6 @@ export interface TokenRecord {
   /** 0 = never. */
   expiresAt: number;
   dataAccessExpiresAt: number;
-  grant: Grant;
   death: DeathReason | null;
 }
 
@@ -415,19 +417,18 @@ export class EmulatorState {
     return code;
   }
 
-  issueUserToken(grant: Grant, lifetime: 'short' | 'long'): TokenRecord {
+  issueUserToken(owner: { appId: string; userId: string }, lifetime: 'short' | 'long'): TokenRecord {
     const now = this.clock.now();
     const token: TokenRecord = {
       value: accessToken(),
       kind: 'USER',
-      appId: grant.appId,
-      userId: grant.userId,
+      appId: owner.appId,
+      userId: owner.userId,
       pageId: null,
       lifetime,
       issuedAt: now,
       expiresAt: now + (lifetime === 'short' ? SHORT_LIVED_TOKEN_MS : LONG_LIVED_TOKEN_SECONDS * 1000),
       dataAccessExpiresAt: now + DATA_ACCESS_MS,
-      grant,
       death: null,
     };
     this.tokens.set(token.value, token);
@@ -472,7 +473,24 @@ export class EmulatorState {
       }
     }
     if (token.expiresAt !== 0 && now >= token.expiresAt) return graphErrors.tokenExpired(token.expiresAt, now);
+    if (this.currentGrant(token) === undefined) return graphErrors.tokenAppRemoved(token.appId);
     return undefined;
+  }
+
+  /**
+   * What the token's user grants the app now: the selection of their last login, not of the login the token was
+   * issued under. A Page or an Instagram account left out at a later login is out of reach of older tokens too,
+   * as at Meta. Undefined once the user removed the app.
+   */
+  currentGrant(token: TokenRecord): Grant | undefined {
+    return this.users.get(token.userId)?.grants.get(token.appId);
+  }
+
+  /** The current grant of a token `requireToken` accepted (a token without one is refused there, 190/458). */
+  requireGrant(token: TokenRecord): Grant {
+    const grant = this.currentGrant(token);
+    if (!grant) throw graphErrors.tokenAppRemoved(token.appId);
+    return grant;
   }
 
   /** The live token behind `value`, or Meta's 190 family error. */

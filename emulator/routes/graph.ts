@@ -2,6 +2,11 @@
  * The Graph API surface the engine uses (Facebook Login flavor): OAuth token exchanges, debug_token, /me,
  * /me/accounts, Page subscriptions, the Send API and the Profile API. The version prefix (/v25.0) is stripped
  * before these routes, as any version answers the same here.
+ *
+ * Every check of what a token may reach reads the user's current grant for the app (`state.requireGrant`), not
+ * the grant the token was issued under: when the user logs in again and leaves a Page or an Instagram account
+ * out, the app loses it, through Page tokens issued earlier too (SPEC A3: "what is not re-selected loses access,
+ * exactly as Meta grants it"). Those tokens stay valid for what is still granted.
  */
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
@@ -16,9 +21,13 @@ import {
   type EmulatorState,
   type Grant,
   HOUR_MS,
+  type IgAccount,
+  type IgUser,
   LONG_LIVED_TOKEN_SECONDS,
   AUTH_CODE_MS,
+  type Page,
   type StoredAttachment,
+  type StoredMessage,
   type TokenRecord,
 } from '../state';
 
@@ -83,7 +92,7 @@ function requestedFields(req: Request, fallback: string[]): string[] {
     .filter((field) => field.length > 0);
 }
 
-/** Which objects a granted scope reaches, as debug_token's granular_scopes show it. */
+/** Which objects a granted scope reaches, as debug_token's granular_scopes show it; undefined: all of them. */
 function scopeTargets(grant: Grant, scope: string): string[] | undefined {
   if (scope.startsWith('pages_')) return grant.pageIds;
   if (scope.startsWith('instagram_')) return grant.igAccountIds;
@@ -175,7 +184,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
       if (shortToken.kind !== 'USER' || shortToken.appId !== app.id) {
         throw graphErrors.invalidParameter('fb_exchange_token must be a user access token of this app');
       }
-      res.json(tokenResponse(state.issueUserToken(shortToken.grant, 'long')));
+      res.json(tokenResponse(state.issueUserToken(shortToken, 'long')));
       return;
     }
     if (grantType !== undefined && grantType !== 'authorization_code') {
@@ -212,8 +221,11 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
       return;
     }
     const problem = state.tokenProblem(token);
-    const granular = token.grant.scopes
-      .map((scope) => ({ scope, targets: scopeTargets(token.grant, scope) }))
+    // What the user grants now: a Page or account left out at a later login is gone from older tokens too.
+    const grant = state.currentGrant(token);
+    const scopes = grant?.scopes ?? [];
+    const granular = scopes
+      .map((scope) => ({ scope, targets: grant === undefined ? [] : scopeTargets(grant, scope) }))
       .map(({ scope, targets }) => (targets === undefined ? { scope } : { scope, target_ids: targets }));
     res.json({
       data: {
@@ -224,7 +236,7 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
         expires_at: token.expiresAt === 0 ? 0 : seconds(token.expiresAt),
         is_valid: problem === undefined,
         issued_at: seconds(token.issuedAt),
-        scopes: token.grant.scopes,
+        scopes,
         granular_scopes: granular,
         user_id: token.userId,
         ...(token.pageId === null ? {} : { profile_id: token.pageId }),
@@ -260,14 +272,15 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     if (token.kind !== 'USER') throw graphErrors.nonexistingField('accounts', 'Page');
     const fields = requestedFields(req, ['id', 'name', 'access_token', 'tasks']);
     const user = state.requireUser(token.userId);
-    // Without pages_show_list Meta lists nothing; only the Pages picked in the dialog are visible.
-    const visible = token.grant.scopes.includes('pages_show_list') ? token.grant.pageIds : [];
+    const grant = state.requireGrant(token);
+    // Without pages_show_list Meta lists nothing; only the Pages picked in the last login's dialog are visible.
+    const visible = grant.scopes.includes('pages_show_list') ? grant.pageIds : [];
     const data = visible
       .map((pageId) => state.pages.get(pageId))
       .filter((page) => page !== undefined && user.businessIds.includes(page.businessId))
       .map((page) => {
         if (!page) return {};
-        const igAccountId = page.igAccountId !== null && token.grant.igAccountIds.includes(page.igAccountId) ? page.igAccountId : null;
+        const igAccountId = page.igAccountId !== null && grant.igAccountIds.includes(page.igAccountId) ? page.igAccountId : null;
         const row: Record<string, unknown> = { id: page.id };
         if (fields.includes('name')) row.name = page.name;
         if (fields.includes('access_token')) row.access_token = state.pageTokenFor(token, page.id).value;
@@ -280,17 +293,22 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
 
   // --- Page subscriptions -----------------------------------------------------------------------------------
 
+  /**
+   * A Page token of this Page whose user still grants the app pages_manage_metadata on it, which reading and
+   * changing a Page's subscriptions both need (META-API 1.8, 5). A Page left out at a later login answers Meta's
+   * permission error for the object, (#200) (META-API 2.6), as a declined permission does.
+   */
   function requirePageToken(req: Request, pageId: string, method: 'get' | 'post' | 'delete'): TokenRecord {
     const token = state.requireToken(tokenFrom(req));
     if (!state.pages.has(pageId)) throw graphErrors.unsupportedRequest(method, pageId);
     if (token.kind !== 'PAGE') throw graphErrors.pageTokenRequired();
     if (token.pageId !== pageId) throw graphErrors.unsupportedRequest(method, pageId);
+    if (!grantCovers(state.requireGrant(token), 'pages_manage_metadata', pageId)) throw graphErrors.permissionMissing('pages_manage_metadata');
     return token;
   }
 
   router.post('/:pageId/subscribed_apps', (req, res) => {
     const token = requirePageToken(req, req.params.pageId, 'post');
-    if (!grantCovers(token.grant, 'pages_manage_metadata', req.params.pageId)) throw graphErrors.permissionMissing('pages_manage_metadata');
     const fields = (param(req, 'subscribed_fields') ?? '')
       .split(',')
       .map((field) => field.trim())
@@ -394,7 +412,9 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     if (pathId !== 'me' && pathId !== page.id && pathId !== page.igAccountId) throw graphErrors.unsupportedRequest('post', pathId);
     const igAccountId = page.igAccountId;
     if (igAccountId === null) throw graphErrors.pageNotLinked();
-    if (!grantCovers(token.grant, 'instagram_manage_messages', igAccountId)) throw graphErrors.noMessagingPermission();
+    // Not granted (declined, or the account left out at a later login): code 10, Meta's "permission either not
+    // granted or has been removed" (META-API 2.6, GERR), the Send API's answer for a missing messaging permission.
+    if (!grantCovers(state.requireGrant(token), 'instagram_manage_messages', igAccountId)) throw graphErrors.noMessagingPermission();
 
     const fault = deps.faults.next(igAccountId);
     if (fault?.mode === 'refusal') throw refusalError(fault.refusal);
@@ -472,83 +492,101 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
 
   // --- nodes: Instagram users (Profile API), Instagram accounts, Pages, messages -----------------------------
 
+  // A node out of the token's reach (another Page's, or left out of the user's current grant) answers 100/33, Meta's
+  // "cannot be loaded due to missing permissions" for an object read (META-API 2.6).
+
+  /** The Profile API (META-API 3): a Page token of the account's Page, with instagram_manage_messages on it. */
+  function instagramUserNode(req: Request, token: TokenRecord, grant: Grant, id: string, scoped: { igAccountId: string; igUser: IgUser }): Record<string, unknown> {
+    const page = token.kind === 'PAGE' ? state.pages.get(token.pageId ?? '') : undefined;
+    if (!page || page.igAccountId !== scoped.igAccountId) throw graphErrors.unsupportedRequest('get', id);
+    if (!grantCovers(grant, 'instagram_manage_messages', scoped.igAccountId)) throw graphErrors.unsupportedRequest('get', id);
+    const conversation = state.conversation(scoped.igAccountId, id);
+    const consented = conversation.messages.some((message) => message.source === 'customer') || conversation.lastCustomerMessageAt !== null;
+    if (!consented) throw graphErrors.consentRequired();
+    const user = scoped.igUser;
+    const values: Record<string, unknown> = {
+      name: user.name === '' ? null : user.name,
+      username: user.username,
+      profile_pic: user.profilePic === '' ? null : messaging.absolute(user.profilePic),
+      follower_count: 0,
+      is_verified_user: false,
+      is_user_follow_business: false,
+      is_business_follow_user: false,
+    };
+    const out: Record<string, unknown> = {};
+    for (const field of requestedFields(req, ['name', 'username', 'profile_pic'])) {
+      if (field === 'id') continue;
+      if (!(field in values)) throw graphErrors.nonexistingField(field, 'InstagramUser');
+      out[field] = values[field];
+    }
+    return { ...out, id };
+  }
+
+  function igAccountNode(req: Request, token: TokenRecord, grant: Grant, account: IgAccount): Record<string, unknown> {
+    const ownPage = token.kind !== 'PAGE' || token.pageId === account.pageId;
+    if (!ownPage || !grantCovers(grant, 'instagram_basic', account.id)) throw graphErrors.unsupportedRequest('get', account.id);
+    const values: Record<string, unknown> = { username: account.username, name: account.name, profile_picture_url: null };
+    const out: Record<string, unknown> = {};
+    for (const field of requestedFields(req, ['id', 'username'])) {
+      if (field === 'id') continue;
+      if (!(field in values)) throw graphErrors.nonexistingField(field, 'IGUser');
+      out[field] = values[field];
+    }
+    return { id: account.id, ...out };
+  }
+
+  function pageNode(req: Request, token: TokenRecord, grant: Grant, page: Page): Record<string, unknown> {
+    const ownPage = token.kind !== 'PAGE' || token.pageId === page.id;
+    if (!ownPage || !grant.pageIds.includes(page.id)) throw graphErrors.unsupportedRequest('get', page.id);
+    const out: Record<string, unknown> = { id: page.id };
+    for (const field of requestedFields(req, ['name', 'id'])) {
+      if (field === 'name') out.name = page.name;
+      else if (field === 'instagram_business_account') {
+        if (page.igAccountId !== null) out.instagram_business_account = { id: page.igAccountId };
+      } else if (field === 'access_token') {
+        if (token.kind === 'USER') out.access_token = state.pageTokenFor(token, page.id).value;
+      } else if (field !== 'id') throw graphErrors.nonexistingField(field, 'Page');
+    }
+    return out;
+  }
+
+  function messageNode(req: Request, token: TokenRecord, grant: Grant, message: StoredMessage): Record<string, unknown> {
+    const linkedPage = token.kind === 'PAGE' ? state.pages.get(token.pageId ?? '') : undefined;
+    if (!linkedPage || linkedPage.igAccountId !== message.igAccountId) throw graphErrors.unsupportedRequest('get', message.mid);
+    if (!grantCovers(grant, 'instagram_manage_messages', message.igAccountId)) throw graphErrors.unsupportedRequest('get', message.mid);
+    const out: Record<string, unknown> = { id: message.mid };
+    const story = message.storyId === undefined ? undefined : state.stories.get(message.storyId);
+    if (requestedFields(req, ['id']).includes('story') && story && story.owner.kind === 'customer' && state.isStoryAlive(story)) {
+      // Meta returns a freshly signed link each time (observed); a new query string stands in for that.
+      out.story = { mention: { link: `${messaging.storyUrl(story.id)}?sig=${now().toString(36)}`, id: story.id } };
+    }
+    return out;
+  }
+
   router.get('/:id', (req, res) => {
     const id = req.params.id;
     const token = state.requireToken(tokenFrom(req));
+    const grant = state.requireGrant(token);
     const scoped = state.resolveScopedId(id);
     if (scoped) {
-      const page = token.kind === 'PAGE' ? state.pages.get(token.pageId ?? '') : undefined;
-      if (!page || page.igAccountId !== scoped.igAccountId) throw graphErrors.unsupportedRequest('get', id);
-      const conversation = state.conversation(scoped.igAccountId, id);
-      const consented = conversation.messages.some((message) => message.source === 'customer') || conversation.lastCustomerMessageAt !== null;
-      if (!consented) throw graphErrors.consentRequired();
-      const user = scoped.igUser;
-      const values: Record<string, unknown> = {
-        name: user.name === '' ? null : user.name,
-        username: user.username,
-        profile_pic: user.profilePic === '' ? null : messaging.absolute(user.profilePic),
-        follower_count: 0,
-        is_verified_user: false,
-        is_user_follow_business: false,
-        is_business_follow_user: false,
-      };
-      const fields = requestedFields(req, ['name', 'username', 'profile_pic']);
-      const out: Record<string, unknown> = {};
-      for (const field of fields) {
-        if (field === 'id') continue;
-        if (!(field in values)) throw graphErrors.nonexistingField(field, 'InstagramUser');
-        out[field] = values[field];
-      }
-      res.json({ ...out, id });
+      res.json(instagramUserNode(req, token, grant, id, scoped));
       return;
     }
-
     const account = state.igAccounts.get(id);
     if (account) {
-      const reachable = token.kind === 'PAGE' ? token.pageId === account.pageId : grantCovers(token.grant, 'instagram_basic', account.id);
-      if (!reachable) throw graphErrors.unsupportedRequest('get', id);
-      const values: Record<string, unknown> = { username: account.username, name: account.name, profile_picture_url: null };
-      const out: Record<string, unknown> = {};
-      for (const field of requestedFields(req, ['id', 'username'])) {
-        if (field === 'id') continue;
-        if (!(field in values)) throw graphErrors.nonexistingField(field, 'IGUser');
-        out[field] = values[field];
-      }
-      res.json({ id, ...out });
+      res.json(igAccountNode(req, token, grant, account));
       return;
     }
-
     const page = state.pages.get(id);
     if (page) {
-      const reachable = token.kind === 'PAGE' ? token.pageId === page.id : token.grant.pageIds.includes(page.id);
-      if (!reachable) throw graphErrors.unsupportedRequest('get', id);
-      const out: Record<string, unknown> = { id };
-      for (const field of requestedFields(req, ['name', 'id'])) {
-        if (field === 'name') out.name = page.name;
-        else if (field === 'instagram_business_account') {
-          if (page.igAccountId !== null) out.instagram_business_account = { id: page.igAccountId };
-        } else if (field === 'access_token') {
-          if (token.kind === 'USER') out.access_token = state.pageTokenFor(token, page.id).value;
-        } else if (field !== 'id') throw graphErrors.nonexistingField(field, 'Page');
-      }
-      res.json(out);
+      res.json(pageNode(req, token, grant, page));
       return;
     }
-
     const message = state.messagesByMid.get(id);
     if (message) {
-      const linkedPage = token.kind === 'PAGE' ? state.pages.get(token.pageId ?? '') : undefined;
-      if (!linkedPage || linkedPage.igAccountId !== message.igAccountId) throw graphErrors.unsupportedRequest('get', id);
-      const out: Record<string, unknown> = { id };
-      const story = message.storyId === undefined ? undefined : state.stories.get(message.storyId);
-      if (requestedFields(req, ['id']).includes('story') && story && story.owner.kind === 'customer' && state.isStoryAlive(story)) {
-        // Meta returns a freshly signed link each time (observed); a new query string stands in for that.
-        out.story = { mention: { link: `${messaging.storyUrl(story.id)}?sig=${now().toString(36)}`, id: story.id } };
-      }
-      res.json(out);
+      res.json(messageNode(req, token, grant, message));
       return;
     }
-
     throw graphErrors.unsupportedRequest('get', id);
   });
 

@@ -1,16 +1,19 @@
 /**
  * Hands stored webhook events to their conversation workflows (signalWithStart), in Meta's timestamp order per
  * conversation. An event that cannot be handed over (Temporal down) stays `pending`; the sweeper retries pending
- * events until they go through, so nothing acknowledged to Meta is lost.
+ * events until they go through, so nothing acknowledged to Meta is lost. Events of an account whose link expired
+ * are `held` instead, until the account is re-authenticated (see held-events.ts).
  */
 import type { Client } from '@temporalio/client';
 import type { Models } from '../db/models';
+import type { LinkStatus } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
 import type { OutboundMid } from '../db/models/outbound-mid';
 import type { WebhookEvent } from '../db/models/webhook-event';
 import type { Logger } from '../logger';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey, makeConversationWorkflowId } from '../temporal/names';
 import { conversationWorkflow, inboundEventSignal } from '../workflows/conversation';
+import { reclaimHeldEvents } from './held-events';
 
 export interface DispatcherDeps {
   models: Pick<Models, 'webhookEvents' | 'linkedAccounts' | 'outboundMids' | 'messages'>;
@@ -34,6 +37,8 @@ export interface DispatchReport {
   dispatched: number;
   failed: number;
   unlinked: number;
+  /** Events of an account that must be re-authenticated: stored, not shown until it is. */
+  held: number;
   /** Echoes of replies already recorded as sent: nothing for their conversation to learn, so no signal. */
   ownEchoes: number;
 }
@@ -54,17 +59,34 @@ export interface InboundDispatcher {
 /** Claimed events not applied after this long are dispatched again (the signal is idempotent downstream). */
 const DEFAULT_STALE_CLAIM_MS = 2 * 60 * 1000;
 
+export function emptyDispatchReport(): DispatchReport {
+  return { dispatched: 0, failed: 0, unlinked: 0, held: 0, ownEchoes: 0 };
+}
+
+export function addDispatchReports(a: DispatchReport, b: DispatchReport): DispatchReport {
+  return { dispatched: a.dispatched + b.dispatched, failed: a.failed + b.failed, unlinked: a.unlinked + b.unlinked, held: a.held + b.held, ownEchoes: a.ownEchoes + b.ownEchoes };
+}
+
+type RoutableEvent = DispatchableEvent & { igAccountId: string; customerIgsid: string };
+
+/** Where a linked account's events go, and whether they may go now. */
+interface AccountRoute {
+  channelId: string;
+  status: LinkStatus;
+}
+
 export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher {
   const concurrency = deps.concurrency ?? 16;
 
-  async function channelsOf(igAccountIds: string[]): Promise<Map<string, string>> {
+  /** The accounts that are linked (status other than 'unlinked'), by id; an account missing here is not linked. */
+  async function routesOf(igAccountIds: string[]): Promise<Map<string, AccountRoute>> {
     const accounts = await deps.models.linkedAccounts
-      .find({ igAccountId: { $in: igAccountIds }, status: { $ne: 'unlinked' } }, { igAccountId: 1, channelId: 1 })
-      .lean<Array<{ igAccountId: string; channelId: string }>>();
-    return new Map(accounts.map((account) => [account.igAccountId, account.channelId]));
+      .find({ igAccountId: { $in: igAccountIds }, status: { $ne: 'unlinked' } }, { igAccountId: 1, channelId: 1, status: 1 })
+      .lean<Array<{ igAccountId: string; channelId: string; status: LinkStatus }>>();
+    return new Map(accounts.map((account) => [account.igAccountId, { channelId: account.channelId, status: account.status }]));
   }
 
-  async function signalConversation(channelId: string, event: DispatchableEvent & { igAccountId: string; customerIgsid: string }): Promise<void> {
+  async function signalConversation(channelId: string, event: RoutableEvent): Promise<void> {
     await deps.temporal.workflow.signalWithStart(conversationWorkflow, {
       workflowId: makeConversationWorkflowId(event.igAccountId, event.customerIgsid),
       taskQueue: deps.taskQueue,
@@ -96,27 +118,53 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
   }
 
   async function dispatch(events: DispatchableEvent[], { claimed = false }: { claimed?: boolean } = {}): Promise<DispatchReport> {
-    const report: DispatchReport = { dispatched: 0, failed: 0, unlinked: 0, ownEchoes: 0 };
-    const routable = events.filter((e): e is DispatchableEvent & { igAccountId: string; customerIgsid: string } => e.igAccountId !== null && e.customerIgsid !== null);
-    if (routable.length === 0) return report;
-    const channels = await channelsOf([...new Set(routable.map((e) => e.igAccountId))]);
+    const routable = events.filter((e): e is RoutableEvent => e.igAccountId !== null && e.customerIgsid !== null);
+    if (routable.length === 0) return emptyDispatchReport();
+    const routes = await routesOf([...new Set(routable.map((e) => e.igAccountId))]);
 
-    const unlinked = routable.filter((e) => !channels.has(e.igAccountId));
-    if (unlinked.length > 0) {
-      await deps.models.webhookEvents.updateMany({ _id: { $in: unlinked.map((e) => e.eventKey) }, status: 'pending' }, { $set: { status: 'unlinked' } });
-      report.unlinked = unlinked.length;
-    }
+    const unlinked = routable.filter((e) => !routes.has(e.igAccountId));
+    const held = routable.filter((e) => routes.get(e.igAccountId)?.status === 'reauth_required');
+    // 'messages_access_off' accounts still receive: only their sends are refused.
+    const deliverable = routable.filter((e) => routes.has(e.igAccountId) && routes.get(e.igAccountId)?.status !== 'reauth_required');
 
-    // One queue per conversation, in Meta's order; conversations in parallel.
-    const byConversation = new Map<string, Array<(typeof routable)[number]>>();
-    for (const event of routable) {
-      if (!channels.has(event.igAccountId)) continue;
+    let report = { ...emptyDispatchReport(), unlinked: await markUnlinked(unlinked) };
+    if (held.length > 0) report = addDispatchReports(report, await holdUntilReauthenticated(held));
+    const channels = new Map([...routes].map(([igAccountId, route]) => [igAccountId, route.channelId]));
+    return addDispatchReports(report, await signalInOrder(deliverable, channels, claimed));
+  }
+
+  async function markUnlinked(events: RoutableEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    await deps.models.webhookEvents.updateMany({ _id: { $in: events.map((e) => e.eventKey) }, status: 'pending' }, { $set: { status: 'unlinked' } });
+    return events.length;
+  }
+
+  /**
+   * Keeps the events of accounts whose link expired, not shown, until a re-authentication releases them. The status
+   * is read again once they are marked: a re-authentication that came in between released what was held before
+   * ours, so ours are released here (held-events.ts explains why one of the two always sees the other).
+   */
+  async function holdUntilReauthenticated(events: RoutableEvent[]): Promise<DispatchReport> {
+    await deps.models.webhookEvents.updateMany({ _id: { $in: events.map((e) => e.eventKey) }, status: 'pending' }, { $set: { status: 'held', dispatchedAt: null } });
+    const routesNow = await routesOf([...new Set(events.map((e) => e.igAccountId))]);
+    const reauthenticated = events.filter((e) => routesNow.get(e.igAccountId)?.status !== 'reauth_required');
+    const report = { ...emptyDispatchReport(), held: events.length - reauthenticated.length };
+    if (reauthenticated.length === 0) return report;
+    await reclaimHeldEvents(deps.models, reauthenticated.map((e) => e.eventKey));
+    return addDispatchReports(report, await dispatch(reauthenticated, { claimed: true }));
+  }
+
+  /** One queue per conversation, in Meta's order; conversations in parallel. */
+  async function signalInOrder(events: RoutableEvent[], channels: Map<string, string>, claimed: boolean): Promise<DispatchReport> {
+    const report = emptyDispatchReport();
+    const byConversation = new Map<string, RoutableEvent[]>();
+    for (const event of events) {
       const key = makeConversationWorkflowId(event.igAccountId, event.customerIgsid);
       byConversation.set(key, [...(byConversation.get(key) ?? []), event]);
     }
     const queues = [...byConversation.values()].map((queue) => queue.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime()));
 
-    const runQueue = async (queue: Array<(typeof routable)[number]>): Promise<void> => {
+    const runQueue = async (queue: RoutableEvent[]): Promise<void> => {
       for (const [index, event] of queue.entries()) {
         if (await recordIfEchoOfSentReply(event)) {
           report.ownEchoes += 1;
@@ -152,6 +200,7 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     dispatch,
     async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, limit = 1000 } = {}) {
       const staleBefore = new Date(Date.now() - staleAfterMs);
+      // Pending only: held events wait for their account's re-authentication, whatever their age.
       const pending = await deps.models.webhookEvents
         .find(
           { status: 'pending', $or: [{ dispatchedAt: null, receivedAt: { $lt: olderThan } }, { dispatchedAt: { $lt: staleBefore } }] },
@@ -174,7 +223,7 @@ export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, inte
     round = (async () => {
       try {
         const report = await dispatcher.sweep();
-        if (report.dispatched + report.failed + report.unlinked > 0) logger.info('sweeper round', { ...report });
+        if (report.dispatched + report.failed + report.unlinked + report.held > 0) logger.info('sweeper round', { ...report });
       } catch (error) {
         logger.warn('sweeper round failed', { error: (error as Error).message });
       }

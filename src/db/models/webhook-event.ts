@@ -14,6 +14,11 @@ export type WebhookEventStatus =
   | 'skipped'
   /** For an Instagram account that is not linked to any channel. */
   | 'unlinked'
+  /**
+   * For an account whose link expired (re-authentication required): kept, not shown, until the account is
+   * re-authenticated; then it is pending again and dispatched in order (src/inbound/held-events.ts).
+   */
+  | 'held'
   /** Signed by Meta but not understood: kept with the problem, never dispatched. */
   | 'invalid'
   /** Could not be recorded after bounded retries: set aside with its reason so the events after it go on. */
@@ -46,7 +51,7 @@ const webhookEventSchema = new Schema<WebhookEvent>(
   {
     _id: { type: String, required: true },
     eventKey: { type: String, required: true },
-    status: { type: String, required: true, enum: ['pending', 'recorded', 'skipped', 'unlinked', 'invalid', 'parked'] },
+    status: { type: String, required: true, enum: ['pending', 'recorded', 'skipped', 'unlinked', 'held', 'invalid', 'parked'] },
     kind: { type: String, required: true },
     igAccountId: { type: String, default: null },
     customerIgsid: { type: String, default: null },
