@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const started = await callApi(`${api}/v1/channels/${DEMO_CHANNEL_ID}/instagram/link`, apiKey);
   const callback = await loginThroughDialog(String(started.loginUrl), { email: DEMO.user.email, password: DEMO.user.password });
   if (callback.status !== 200) throw new Error(`the engine refused the login: ${JSON.stringify(callback.body)}`);
-  const linked = await callApi(`${api}/v1/channels/${DEMO_CHANNEL_ID}/instagram/link/${String(callback.body.loginId)}`, apiKey, { igAccountIds: [DEMO.igAccount.id] });
+  const linked = await callApi(`${api}/v1/channels/${DEMO_CHANNEL_ID}/instagram/link/${String((callback.body as { loginId?: unknown }).loginId)}`, apiKey, { igAccountIds: [DEMO.igAccount.id] });
 
   const emulator = config.meta.graphApiUrl;
   const lines = [

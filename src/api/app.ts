@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
 import { createNoticeBoard } from '../notices/notice-board';
+import { releaseHeldEvents } from '../inbound/held-events';
 import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
 import { createErrorHandler, notFoundHandler } from './errors';
@@ -177,9 +178,11 @@ function createAppInstagram(deps: AppDeps, now: () => number): { linking: Linkin
       graph,
       cipher,
       workflows,
-      // The first account linked to a channel (or the first after its representative was unlinked) represents it.
       afterLink: async ({ igAccountId, channelId }) => {
+        // The first account linked to a channel (or the first after its representative was unlinked) represents it.
         await claimRepresentativeIfNone(models, channelId, igAccountId);
+        // Messages that came while the link had expired were kept: they show now, in the customers' order.
+        await releaseHeldEvents({ models, dispatcher: deps.dispatcher }, igAccountId);
       },
       now,
     }),

@@ -10,7 +10,7 @@ import { createFacebookLoginFlow, LOGIN_TTL_MS } from '../../src/linking/faceboo
 import { createLoginStateSigner } from '../../src/linking/login-state';
 import { createTokenCipher } from '../../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../../src/temporal/names';
-import { getLinkStatusQuery } from '../../src/workflows/account-lifecycle';
+import { getLinkStatusQuery, tokenRevokedSignal } from '../../src/workflows/account-lifecycle';
 import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
 import { dialogRedirect, loginThroughDialog, type DialogChoices } from '../../scripts/lib/login-dialog';
 
@@ -206,6 +206,44 @@ describe('linking Instagram accounts through Facebook Login', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ type: 'WrongFacebookAccount' });
     expect(refused.body.error.message).toContain(business.user.name);
+  });
+
+  it('keeps the messages of an expired link without opening anything, and shows them in order once re-authenticated', async () => {
+    const business = await seedBusiness(['expiring']);
+    const channel = await newChannel();
+    const igAccountId = business.pages[0]!.igAccountId!;
+    await link(channel, business);
+    await world.eventually(async () => ((await linkStatus(igAccountId)).status === 'active' ? true : undefined), 20_000, 'the account workflow');
+
+    // Facebook ends the link early (what a send's token error reports to the workflow).
+    await world.engine.temporal.workflow.getHandle(makeAccountWorkflowId(igAccountId)).signal(tokenRevokedSignal, { reason: 'expired_early' });
+    await world.eventually(async () => ((await accountDoc(igAccountId))?.status === 'reauth_required' ? true : undefined), 20_000, 'the ended link');
+    const accounts = await api(channel.ownerKey, 'GET', `/v1/channels/${channel.channelId}/instagram/accounts`);
+    expect(accounts.body.accounts[0].status).toMatchObject({ state: 'dropped' });
+
+    const customer = await world.control('POST', '/ig-users', { username: `held.customer.${randomUUID().slice(0, 6)}`, name: 'Held' });
+    for (const text of ['first while expired', 'second while expired']) {
+      expect((await world.control('POST', `/ig-accounts/${igAccountId}/inbound`, { from: { igUserId: customer.body.id }, kind: 'text', text })).status).toBe(201);
+    }
+    const held = await world.eventually(async () => {
+      const events = await world.engine.models.webhookEvents.find({ igAccountId, status: 'held' }).lean();
+      return events.length === 2 ? events : undefined;
+    }, 20_000, 'the two held events');
+    expect(held).toHaveLength(2);
+    expect((await api(channel.ownerKey, 'GET', `/v1/channels/${channel.channelId}/conversations`)).body.conversations).toEqual([]);
+
+    expect((await link(channel, business)).body.linked).toEqual([expect.objectContaining({ igAccountId, reauthenticated: true })]);
+    const conversation = await world.eventually(async () => {
+      const listed = await api(channel.ownerKey, 'GET', `/v1/channels/${channel.channelId}/conversations`);
+      return (listed.body.conversations as Json[] | undefined)?.[0];
+    }, 20_000, 'the conversation after re-authentication');
+    const messages = await world.eventually(async () => {
+      const listed = await api(channel.ownerKey, 'GET', `/v1/conversations/${conversation.conversationId}/messages`);
+      return (listed.body.messages as Json[] | undefined)?.length === 2 ? listed.body.messages : undefined;
+    }, 20_000, 'both kept messages');
+    expect(messages.map((message: Json) => message.text).sort()).toEqual(['first while expired', 'second while expired']);
+    expect([...messages].sort((a: Json, b: Json) => Date.parse(a.sentAt) - Date.parse(b.sentAt)).map((message: Json) => message.text)).toEqual(['first while expired', 'second while expired']);
+    expect((await accountDoc(igAccountId))?.status).toBe('active');
   });
 
   describe('refusals', () => {
