@@ -4,7 +4,6 @@
  * choice. Then the account's lifecycle workflow runs, its Page is subscribed, and its customers reach the inbox.
  */
 import { randomUUID } from 'node:crypto';
-import { createChannelDirectory } from '../../src/channels/directory';
 import type { LinkedAccount } from '../../src/db/models/linked-account';
 import { createFacebookLoginFlow, LOGIN_TTL_MS } from '../../src/linking/facebook-login';
 import { createLoginStateSigner } from '../../src/linking/login-state';
@@ -12,23 +11,12 @@ import { createTokenCipher } from '../../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../../src/temporal/names';
 import { getLinkStatusQuery, tokenRevokedSignal } from '../../src/workflows/account-lifecycle';
 import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
-import { dialogRedirect, loginThroughDialog, type DialogChoices } from '../../scripts/lib/login-dialog';
+import { dialogRedirect, loginThroughDialog } from '../../scripts/lib/login-dialog';
+import { createLinkingHelpers } from '../support/linking-world';
 
 jest.setTimeout(180_000);
 
 const ALL_SCOPES = ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata', 'pages_read_engagement', 'pages_show_list', 'business_management'];
-
-interface SeededBusiness {
-  businessId: string;
-  user: { id: string; name: string; email: string; password: string };
-  pages: Array<{ id: string; name: string; igAccountId: string | null }>;
-}
-
-interface Channel {
-  channelId: string;
-  ownerKey: string;
-  agentKey: string;
-}
 
 describe('linking Instagram accounts through Facebook Login', () => {
   let world: InboundWorld;
@@ -41,52 +29,7 @@ describe('linking Instagram accounts through Facebook Login', () => {
     await world?.close();
   });
 
-  /** A Facebook user with a business whose Pages carry the given Instagram accounts (null: a Page without one). */
-  async function seedBusiness(usernames: Array<string | null>): Promise<SeededBusiness> {
-    const tag = randomUUID().slice(0, 8);
-    const user = { name: `Owner ${tag}`, email: `owner-${tag}@example.com`, password: `pw-${tag}` };
-    const { status, body } = await world.control('POST', '/businesses', {
-      user,
-      business: { name: `Business ${tag}` },
-      pages: usernames.map((username, index) => ({ name: `Page ${index} ${tag}`, ...(username === null ? {} : { igAccount: { username: `${username}.${tag}`, name: username } }) })),
-    });
-    expect(status).toBe(201);
-    return { businessId: String(body.business.id), user: { ...user, id: String(body.user.id) }, pages: body.pages as SeededBusiness['pages'] };
-  }
-
-  async function newChannel(): Promise<Channel> {
-    const directory = createChannelDirectory({ models: world.engine.models, now: Date.now });
-    const created = await directory.createChannelWithOwner({ channelId: `channel-${randomUUID().slice(0, 8)}`, name: 'Shop', ownerName: 'Owner' });
-    const agent = await directory.addManager({ channelId: created.channel.channelId, name: 'Agent', role: 'agent' });
-    return { channelId: created.channel.channelId, ownerKey: created.apiKey, agentKey: agent.apiKey };
-  }
-
-  async function api(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const response = await fetch(`${world.engine.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  }
-
-  async function startLogin(channel: Channel): Promise<string> {
-    const started = await api(channel.ownerKey, 'POST', `/v1/channels/${channel.channelId}/instagram/link`);
-    expect(started.status).toBe(201);
-    return String(started.body.loginUrl);
-  }
-
-  const credentials = (business: SeededBusiness): DialogChoices => ({ email: business.user.email, password: business.user.password });
-
-  /** The whole flow: start, the dialog, the callback, the selection (all offered accounts unless told). */
-  async function link(channel: Channel, business: SeededBusiness, options: { dialog?: Partial<DialogChoices>; select?: string[] } = {}): Promise<{ status: number; body: Json; choice: Json }> {
-    const callback = await loginThroughDialog(await startLogin(channel), { ...credentials(business), ...options.dialog });
-    expect(callback.status).toBe(200);
-    const choice = callback.body;
-    const igAccountIds = options.select ?? (choice.accounts as Json[]).map((account) => account.igAccountId);
-    const linked = await api(channel.ownerKey, 'POST', `/v1/channels/${channel.channelId}/instagram/link/${choice.loginId}`, { igAccountIds });
-    return { ...linked, choice };
-  }
+  const { api, startLogin, credentials, seedBusiness, newChannel, link } = createLinkingHelpers(() => world);
 
   const accountDoc = (igAccountId: string) => world.engine.models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>();
   const linkStatus = (igAccountId: string) => world.engine.temporal.workflow.getHandle(makeAccountWorkflowId(igAccountId)).query(getLinkStatusQuery);

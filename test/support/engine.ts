@@ -7,7 +7,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { installQuietTemporalRuntime } from './temporal-runtime';
 import type { Connection as MongooseConnection } from 'mongoose';
 import { createApp } from '../../src/api/app';
 import { loadConfig, type AppConfig } from '../../src/config';
@@ -29,14 +30,7 @@ export interface RunningEngine {
   stop(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
 /** Keeps the worker's own log lines out of the test output unless they are warnings. */
-function quietTemporalRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-}
 
 /** The environment of a test engine: its own database, task queue and token key on the harness's servers. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
@@ -80,7 +74,7 @@ function requireEnv(name: string): string {
  * name it before the engine starts: Meta fetches reply images from there); otherwise on any free port.
  */
 export async function startEngine(options: { config?: AppConfig; worker?: boolean; sweeper?: boolean; listenOnConfiguredPort?: boolean } = {}): Promise<RunningEngine> {
-  quietTemporalRuntime();
+  installQuietTemporalRuntime();
   const config = options.config ?? testConfig();
   const logs: string[] = [];
   const logger: Logger = createLogger({ level: 'debug', write: (line) => logs.push(line) });

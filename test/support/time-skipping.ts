@@ -1,18 +1,13 @@
 /** The time-skipping test server from .tools (installed by scripts/setup-tools.sh), for workflow tests. */
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { toolsBin } from '../../scripts/lib/processes';
 import { customSearchAttributes } from '../../src/temporal/names';
-
-let runtimeInstalled = false;
+import { installQuietTemporalRuntime } from './temporal-runtime';
 
 export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    runtimeInstalled = true;
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  }
+  installQuietTemporalRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: path.join(toolsBin, 'temporal-test-server') } },
   });
