@@ -72,7 +72,10 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
       }
       // Meta shows a token that never expires (a Page token from a long-lived user token) with expires_at 0.
       if (info.expiresAt === undefined) return { valid: true };
-      return { valid: true, expiresAt: info.expiresAt === 0 ? null : info.expiresAt * 1000 };
+      const expiresAt = info.expiresAt === 0 ? null : info.expiresAt * 1000;
+      // The account's status in the API counts its expiry from this too, as the workflow does.
+      await models.linkedAccounts.updateOne({ _id: igAccountId }, { $set: { tokenExpiresAt: expiresAt === null ? null : new Date(expiresAt) } });
+      return { valid: true, expiresAt };
     },
   };
 }

@@ -97,7 +97,10 @@ describe('account activities', () => {
   });
 
   it("checks the account's Page token with Meta: valid and never expiring, then dead once the owner's password changed", async () => {
+    await world.engine.models.linkedAccounts.updateOne({ _id: DEMO.igAccount.id }, { $set: { tokenExpiresAt: new Date(Date.now() + 86_400_000) } });
     expect(await environment.run(() => activities.checkToken({ igAccountId: DEMO.igAccount.id }))).toEqual({ valid: true, expiresAt: null });
+    // What Meta said is kept for the account's status in the API.
+    expect((await account()).tokenExpiresAt).toBeNull();
 
     const changed = await world.control('POST', `/fb-users/${DEMO.user.id}/password`, { password: 'a-new-password' });
     expect(changed.status).toBe(200);
