@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { LinkedAccount } from '../../src/db/models/linked-account';
 import { createFacebookLoginFlow, LOGIN_TTL_MS } from '../../src/linking/facebook-login';
 import { createLoginStateSigner } from '../../src/linking/login-state';
+import { REQUIRED_SCOPES } from '../../src/linking/permissions';
 import { createTokenCipher } from '../../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../../src/temporal/names';
 import { getLinkStatusQuery, tokenRevokedSignal } from '../../src/workflows/account-lifecycle';
@@ -16,7 +17,6 @@ import { createLinkingHelpers } from '../support/linking-world';
 
 jest.setTimeout(180_000);
 
-const ALL_SCOPES = ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata', 'pages_read_engagement', 'pages_show_list', 'business_management'];
 
 describe('linking Instagram accounts through Facebook Login', () => {
   let world: InboundWorld;
@@ -193,7 +193,7 @@ describe('linking Instagram accounts through Facebook Login', () => {
     it('names a declined permission and links nothing', async () => {
       const business = await seedBusiness(['declined']);
       const channel = await newChannel();
-      const callback = await loginThroughDialog(await startLogin(channel), { ...credentials(business), grantedScopes: ALL_SCOPES.filter((scope) => scope !== 'instagram_manage_messages') });
+      const callback = await loginThroughDialog(await startLogin(channel), { ...credentials(business), grantedScopes: REQUIRED_SCOPES.filter((scope) => scope !== 'instagram_manage_messages') });
       expect(callback.status).toBe(422);
       expect(callback.body.error).toMatchObject({ type: 'PermissionMissing' });
       expect(callback.body.error.message).toContain('instagram_manage_messages');

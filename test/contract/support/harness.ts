@@ -8,19 +8,13 @@ import { createEmulator, type Emulator } from '../../../emulator/app';
 import { createLogger } from '../../../emulator/logger';
 import { DEMO } from '../../../emulator/seed';
 import { createGraphClient, type GraphClient } from '../../../src/graph/client';
+import { REQUIRED_SCOPES } from '../../../src/linking/permissions';
 
 export const APP_ID = '100000000000001';
 export const APP_SECRET = 'contract-test-app-secret';
 export const VERIFY_TOKEN = 'contract-verify-token';
 export const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
-export const SCOPES = [
-  'instagram_basic',
-  'instagram_manage_messages',
-  'pages_manage_metadata',
-  'pages_read_engagement',
-  'pages_show_list',
-  'business_management',
-];
+export const SCOPES = [...REQUIRED_SCOPES];
 export { DEMO };
 
 export async function listen(server: Server): Promise<string> {
