@@ -48,6 +48,11 @@ export interface TokenCheck {
   expiresAt?: number | null;
   /** Why the token is dead, when it is. */
   reason?: TokenRevokedReason;
+  /**
+   * The account is unlinked in the database although the workflow did not hear of it (Meta's deauthorize or
+   * data-deletion callback wrote it while Temporal was unreachable): the workflow ends the link for this reason.
+   */
+  unlinkedBecause?: UnlinkReason;
 }
 
 /**
@@ -59,10 +64,13 @@ export interface NoticeBoard {
 }
 
 export interface AccountActivities {
-  /** Writes the linked account's status (and why); writing the same status again changes nothing. */
+  /**
+   * Writes the linked account's status (and why); writing the same status again changes nothing. An unlinked
+   * account only becomes active again (a new link): no other status overwrites an unlink.
+   */
   recordLinkStatus(input: RecordLinkStatusInput): Promise<void>;
   /** Posts one notice to every owner of the channel, once per dedupe key. */
   notifyOwners(input: NotifyOwnersInput): Promise<NotifyOwnersResult>;
-  /** Asks Meta (debug_token) whether the account's Page token still works, and until when. */
+  /** Asks Meta (debug_token) whether the account's Page token still works, and until when; first, whether it is unlinked. */
   checkToken(input: CheckTokenInput): Promise<TokenCheck>;
 }

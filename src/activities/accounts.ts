@@ -12,16 +12,18 @@ import { droppedBecause, linkStatusReason } from '../linking/link-status';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import { FailureType } from '../temporal/failures';
-import type {
-  AccountActivities,
-  AccountNoticeKind,
-  CheckTokenInput,
-  NoticeBoard,
-  NoticeFacts,
-  NotifyOwnersInput,
-  NotifyOwnersResult,
-  RecordLinkStatusInput,
-  TokenCheck,
+import {
+  unlinkReasons,
+  type AccountActivities,
+  type AccountNoticeKind,
+  type CheckTokenInput,
+  type NoticeBoard,
+  type NoticeFacts,
+  type NotifyOwnersInput,
+  type NotifyOwnersResult,
+  type RecordLinkStatusInput,
+  type TokenCheck,
+  type UnlinkReason,
 } from './account-contract';
 import { ActivityError } from './failures';
 
@@ -44,9 +46,11 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
     async recordLinkStatus(input: RecordLinkStatusInput): Promise<void> {
       const at = new Date(now());
       const statusReason = linkStatusReason(input.status, input.reason, at, input.message);
-      // Conditional on the status being another one: a retry, or the same news twice, writes nothing.
+      // Conditional on the status being another one: a retry, or the same news twice, writes nothing. An unlink
+      // written by Meta's callbacks while this workflow did not hear of it is never overwritten by a token problem.
+      const unchangeable = input.status === 'active' ? [input.status] : [input.status, 'unlinked'];
       const result = await models.linkedAccounts.updateOne(
-        { _id: input.igAccountId, status: { $ne: input.status } },
+        { _id: input.igAccountId, status: { $nin: unchangeable } },
         { $set: { status: input.status, statusReason, updatedAt: at } },
       );
       if (result.matchedCount === 0 && !(await findAccount(input.igAccountId))) {
@@ -65,6 +69,8 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
     async checkToken({ igAccountId }: CheckTokenInput): Promise<TokenCheck> {
       const account = await findAccount(igAccountId);
       if (!account) throw new ActivityError(FailureType.AccountNotActive, `Instagram account ${igAccountId} is not linked to any channel`);
+      if (account.status === 'unlinked') return { valid: false, unlinkedBecause: unlinkReasonOf(account.statusReason?.reason) };
+      if (!account.pageToken) throw new ActivityError(FailureType.AccountNotActive, `Instagram account @${account.username} has no Page token: link it again`);
       const info = await deps.graph.debugToken(deps.cipher.open(account.pageToken, { boundTo: account.igAccountId }));
       if (!info.isValid) {
         const expiredAtMs = info.expiresAt ? info.expiresAt * 1000 : undefined;
@@ -78,6 +84,11 @@ export function createAccountActivities(deps: AccountActivityDeps): AccountActiv
       return { valid: true, expiresAt };
     },
   };
+}
+
+/** The reason an unlinked account carries; every writer of an unlink records one, so the fallback is only a guard. */
+function unlinkReasonOf(reason: string | null | undefined): UnlinkReason {
+  return unlinkReasons.find((known) => known === reason) ?? 'by_owner';
 }
 
 function deadTokenReason(code: number | undefined, subcode: number | undefined, pastExpiry: boolean): TokenRevokedReason {

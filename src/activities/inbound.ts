@@ -82,9 +82,11 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     if (!customer) customer = (await insertIfAbsent(models.customers, { ...created })) ? created : await read();
     if (!customer) return;
     const fresh = !forceRefresh && customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
-    if (fresh) return;
+    // No token once the Facebook user who granted it had their data deleted: the customer keeps what is known.
+    if (fresh || !account.pageToken) return;
+    const pageToken = account.pageToken;
     try {
-      const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(account.pageToken, { boundTo: account.igAccountId }), fields: ['name', 'username', 'profile_pic'] });
+      const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(pageToken, { boundTo: account.igAccountId }), fields: ['name', 'username', 'profile_pic'] });
       const username = profile.username || null;
       const update: Record<string, unknown> = {
         $set: { username, name: profile.name || null, profilePicUrl: profile.profilePic || null, profileFetchedAt: at, profileError: null },

@@ -70,6 +70,7 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
       const account = await loadActiveAccount(input.igAccountId);
       // Opened before the message is marked `sending`: a token that does not open (a key missing from this process's
       // keyring during a rotation) fails the attempt without making it look as if Meta might have sent the reply.
+      if (!account.pageToken) throw new ActivityError(FailureType.AccountNotActive, `Instagram account @${account.username} has no Page token: link it again`);
       const accessToken = deps.cipher.open(account.pageToken, { boundTo: account.igAccountId });
 
       await models.messages.updateOne(
@@ -132,8 +133,9 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
       // No lifecycle workflow runs for the account (linked before there was one): the account records why it stopped.
       const status: LinkStatus = input.type === 'MessagesAccessOff' ? 'messages_access_off' : 'reauth_required';
       const at = new Date(now());
+      // A send that failed because the account was just unlinked (Meta's callbacks) leaves the unlink as it is.
       await models.linkedAccounts.updateOne(
-        { _id: input.igAccountId },
+        { _id: input.igAccountId, status: { $ne: 'unlinked' } },
         { $set: { status, statusReason: { type: input.type, reason: input.reason ?? null, message: input.message, at }, updatedAt: at } },
       );
       deps.logger.warn('linked account stopped by a send', { igAccountId: input.igAccountId, status, reason: input.reason ?? input.type });

@@ -153,6 +153,9 @@ export function createLinkedAccounts(deps: LinkedAccountsDeps) {
     const page = `Page ${account.pageId}`;
     const shared = await models.linkedAccounts.exists({ pageId: account.pageId, _id: { $ne: account._id }, status: { $ne: 'unlinked' } });
     if (shared) return { outcome: 'kept', message: `another linked account receives its messages through ${page}, so the Page's webhook subscription stays` };
+    if (!account.pageToken) {
+      return { outcome: 'not_removed', message: `the Page token of ${page} was deleted at its Facebook user's request, so its subscription cannot be removed from here; the unlink stands: webhooks Meta still sends for the account are ignored` };
+    }
     try {
       await deps.graph.unsubscribeApp(account.pageId, deps.cipher.open(account.pageToken, { boundTo: account.igAccountId }));
       return { outcome: 'removed', message: `Meta no longer sends the webhooks of ${page} to this app` };

@@ -237,6 +237,11 @@ export async function accountLifecycleWorkflow(input: AccountLifecycleInput): Pr
     }
     // A re-authentication during the check replaced the token it looked at: its answer is about the old one.
     if (reauthorizations !== reauthorizationsBefore) return;
+    // Unlinked in the database by a path whose signal never arrived (Meta's callbacks while Temporal was down).
+    if (check.unlinkedBecause !== undefined) {
+      changes.push({ kind: 'unlinked', reason: check.unlinkedBecause });
+      return;
+    }
     if (!check.valid) {
       await endLink(check.reason ?? 'invalid');
       return;

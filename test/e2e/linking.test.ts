@@ -51,7 +51,7 @@ describe('linking Instagram accounts through Facebook Login', () => {
 
     const account = await accountDoc(igAccountId);
     expect(account).toMatchObject({ channelId: channel.channelId, status: 'active', linkedByFacebookUserId: business.user.id });
-    const pageToken = createTokenCipher(world.engine.config.tokens.keyring).open(account!.pageToken, { boundTo: igAccountId });
+    const pageToken = createTokenCipher(world.engine.config.tokens.keyring).open(account!.pageToken!, { boundTo: igAccountId });
     expect(JSON.stringify(account)).not.toContain(pageToken);
     const connection = await world.engine.models.facebookConnections.findOne({ _id: business.user.id }).lean();
     expect(connection).toMatchObject({ channelId: channel.channelId, igAccountIds: [igAccountId] });

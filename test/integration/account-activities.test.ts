@@ -107,6 +107,32 @@ describe('account activities', () => {
     expect(await environment.run(() => activities.checkToken({ igAccountId: DEMO.igAccount.id }))).toEqual({ valid: false, reason: 'password_changed' });
   });
 
+  describe('an account unlinked in the database (Meta callbacks) while its workflow did not hear of it', () => {
+    const unlink = () =>
+      world.engine.models.linkedAccounts.updateOne({ _id: DEMO.igAccount.id }, { $set: { status: 'unlinked', statusReason: { type: 'Unlinked', reason: 'deauthorized', message: 'removed', at: new Date() } } });
+
+    afterEach(async () => {
+      await world.engine.models.linkedAccounts.updateOne({ _id: DEMO.igAccount.id }, { $set: { status: 'active', statusReason: null } });
+    });
+
+    it('keeps the unlink against a token problem from the workflow or the outbox; only a new link makes it active', async () => {
+      await unlink();
+      await environment.run(() => activities.recordLinkStatus({ igAccountId: DEMO.igAccount.id, status: 'reauth_required', reason: 'app_removed' }));
+      const outbound = createOutboundActivities({ models: world.engine.models, graph: world.graph, cipher: createTokenCipher(world.engine.config.tokens.keyring), logger, mediaUrl: (id) => id });
+      await environment.run(() => outbound.reportAccountProblem({ igAccountId: DEMO.igAccount.id, type: 'TokenInvalid', reason: 'app_removed', message: 'app removed' }));
+      expect(await account()).toMatchObject({ status: 'unlinked', statusReason: { reason: 'deauthorized' } });
+
+      await environment.run(() => activities.recordLinkStatus({ igAccountId: DEMO.igAccount.id, status: 'active', reason: 'reauthorized' }));
+      expect(await account()).toMatchObject({ status: 'active', statusReason: null });
+    });
+
+    it('answers the token check with the unlink and its reason, without asking Meta', async () => {
+      await unlink();
+      await world.engine.models.linkedAccounts.updateOne({ _id: DEMO.igAccount.id }, { $set: { 'statusReason.reason': 'data_deleted' } });
+      expect(await environment.run(() => activities.checkToken({ igAccountId: DEMO.igAccount.id }))).toEqual({ valid: false, unlinkedBecause: 'data_deleted' });
+    });
+  });
+
   describe("the outbox's report of an account problem", () => {
     function outbound(signalAccount?: (igAccountId: string, signal: { reason: TokenRevokedReason }) => Promise<boolean>) {
       return createOutboundActivities({

@@ -40,7 +40,7 @@ describe('secrets:reencrypt', () => {
 
   async function storedToken(igAccountId: string): Promise<SealedSecret> {
     const account = await engine.models.linkedAccounts.findOne({ _id: igAccountId }).lean();
-    if (!account) throw new Error(`account ${igAccountId} is missing`);
+    if (!account?.pageToken) throw new Error(`account ${igAccountId} or its token is missing`);
     return account.pageToken;
   }
 
@@ -51,6 +51,8 @@ describe('secrets:reencrypt', () => {
     const underCurrentKey = '1004';
     const copiedFromAnotherAccount = '1005';
     const underRetiredKey = '1006';
+    /** Its Facebook user had their data deleted (A12): nothing to re-seal, nothing failed. */
+    const tokenDeleted = '1099';
 
     beforeAll(async () => {
       for (const id of underOldKey) await link(id, beforeRotation.seal(tokenOf(id), { boundTo: id }));
@@ -58,13 +60,15 @@ describe('secrets:reencrypt', () => {
       // Account 1001's sealed token, copied into another account's document.
       await link(copiedFromAnotherAccount, await storedToken('1001'));
       await link(underRetiredKey, createTokenCipher({ current: retiredKey }).seal(tokenOf(underRetiredKey), { boundTo: underRetiredKey }));
+      await link(tokenDeleted, beforeRotation.seal(tokenOf(tokenDeleted), { boundTo: tokenDeleted }));
+      await engine.models.linkedAccounts.updateOne({ _id: tokenDeleted }, { $set: { status: 'unlinked', pageToken: null } });
     });
 
     afterAll(async () => {
-      await engine.models.linkedAccounts.deleteMany({ _id: { $in: [...underOldKey, underCurrentKey, copiedFromAnotherAccount, underRetiredKey] } });
+      await engine.models.linkedAccounts.deleteMany({ _id: { $in: [...underOldKey, underCurrentKey, copiedFromAnotherAccount, underRetiredKey, tokenDeleted] } });
     });
 
-    it('re-seals every token under the current key, keeps those already current, and reports what does not open', async () => {
+    it('re-seals every token under the current key, keeps those already current, and reports what does not open (a deleted token is no token)', async () => {
       const [report] = await resealStoredSecrets({ fields: sealedFields(), cipher: afterRotation, pageSize: 2 });
       expect(report).toEqual({
         field: 'linkedAccounts.pageToken',

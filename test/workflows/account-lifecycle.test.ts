@@ -193,6 +193,23 @@ describe('accountLifecycleWorkflow', () => {
     expect(result).toMatchObject({ expiresAt: link.linkedAt + 40 * DAY_MS, lastCheckAt: link.linkedAt + 4 * DAY_MS });
   });
 
+  it("ends quietly on the first token check after Meta's callback unlinked the account while the signal was lost", async () => {
+    const link = await newLink();
+    const stubs = createAccountStubs({
+      checkToken(call): TokenCheck {
+        // The database says unlinked from day 3 on (deauthorize callback); the workflow never got the signal.
+        return Math.round((call.at - link.linkedAt) / DAY_MS) >= 3 ? { valid: false, unlinkedBecause: 'deauthorized' } : { valid: true };
+      },
+    });
+    const result = await runLink(link, stubs);
+
+    expect(stubs.log.checks).toHaveLength(3);
+    expect(stubs.log.statuses.map(({ status, reason }) => ({ status, reason }))).toEqual([{ status: 'unlinked', reason: 'deauthorized' }]);
+    // The callback told the owners; the workflow adds no notice of its own (no "link dropped").
+    expect(stubs.log.notices).toEqual([]);
+    expect(result).toMatchObject({ status: 'unlinked', reason: 'deauthorized', lastCheckAt: link.linkedAt + 3 * DAY_MS });
+  });
+
   it('keeps its state across continue-as-new: one notice, the expiry on time, the last check', async () => {
     const link = await newLink();
     const stubs = createAccountStubs({ afterStatus: unlinkOnceEnded });

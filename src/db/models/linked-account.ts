@@ -38,7 +38,8 @@ export interface LinkedAccount {
   status: LinkStatus;
   statusReason?: LinkStatusReason | null;
   settings: LinkedAccountSettings;
-  pageToken: SealedSecret;
+  /** The Page token, sealed; null once the Facebook user who granted it asked Meta to delete their data (A12). */
+  pageToken: SealedSecret | null;
   linkedAt: Date;
   updatedAt: Date;
 }
@@ -59,7 +60,7 @@ const linkedAccountSchema = new Schema<LinkedAccount>(
       openOnStoryMention: { type: Boolean, required: true, default: true },
       openOnPostShare: { type: Boolean, required: true, default: true },
     },
-    pageToken: { type: sealedSecretSchema, required: true },
+    pageToken: { type: sealedSecretSchema, default: null },
     linkedAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
