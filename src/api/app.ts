@@ -8,7 +8,7 @@ import type { InboundDispatcher } from '../inbound/dispatcher';
 import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
-import { createNoticeBoard } from '../notices/notice-board';
+import { createNoticeBoard, type NoticeBoard } from '../notices/notice-board';
 import { releaseHeldEvents } from '../inbound/held-events';
 import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
@@ -24,6 +24,7 @@ import { createInboxRoutes } from './routes/inbox';
 import { createInstagramAccountRoutes } from './routes/instagram-accounts';
 import { createMediaRouter, mediaRouteDocs } from './routes/media';
 import { createMeRoutes } from './routes/me';
+import { createDataDeletionStatusRoutes, createMetaCallbackRouter, metaCallbackRouteDocs } from './routes/meta-callbacks';
 import { createMemberRoutes } from './routes/members';
 import { createOutboundRoutes } from './routes/outbound';
 import { createWebhookRouter, webhookRouteDocs } from './routes/webhooks';
@@ -33,6 +34,7 @@ import { createAccountLinker } from '../linking/account-linker';
 import { createAccountWorkflows } from '../linking/account-workflows';
 import { createFacebookLoginFlow } from '../linking/facebook-login';
 import { createLoginStateSigner } from '../linking/login-state';
+import { createMetaCallbacks } from '../linking/meta-callbacks';
 import { createTokenCipher } from '../security/token-cipher';
 import { createIdempotencyStore } from '../outbound/idempotency';
 import { toSendableImage } from '../outbound/image-convert';
@@ -66,6 +68,7 @@ const API_INFO: DocumentInfo = {
     { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
     { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
     { name: 'webhooks', description: "Meta's webhook ingress" },
+    { name: 'meta-callbacks', description: "Meta's deauthorize and data-deletion callbacks (A12), and the status page of a data deletion" },
     { name: 'health', description: 'Liveness and readiness' },
     { name: 'documentation', description: 'This document and its reference page' },
   ],
@@ -91,6 +94,8 @@ export function createApp(deps: AppDeps): Express {
   const reads = createInboxReads({ models: deps.models });
   const instagram = createAppInstagram(deps, now);
   const directory = createChannelDirectory({ models: deps.models, now });
+  const notices = createNoticeBoard({ models: deps.models, now });
+  const metaCallbacks = createAppMetaCallbacks(deps, notices, now);
   const healthRoutes = createHealthRoutes([
     { name: 'mongodb', check: () => pingDatabase(deps.database) },
     { name: 'temporal', check: () => deps.temporal.ping() },
@@ -107,13 +112,14 @@ export function createApp(deps: AppDeps): Express {
     ...createMemberRoutes({ reads, members: createMemberStore({ models: deps.models, now }) }),
     ...createOutboundRoutes({ sends: createAppSendService(deps, now), now }),
     ...createChannelRoutes({ directory }),
-    ...createMeRoutes({ directory, notices: createNoticeBoard({ models: deps.models, now }) }),
+    ...createMeRoutes({ directory, notices }),
     ...createLinkingRoutes(instagram.linking),
     ...createInstagramAccountRoutes({ accounts: instagram.accounts, reauthPeriodDays: deps.config.tokens.reauthPeriodDays, now }),
+    ...createDataDeletionStatusRoutes({ callbacks: metaCallbacks }),
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
-  const documentedRoutes: RouteDocumentation[] = [...healthRoutes, ...webhookRouteDocs, ...mediaRouteDocs, ...docsRoutes, ...apiRoutes];
+  const documentedRoutes: RouteDocumentation[] = [...healthRoutes, ...webhookRouteDocs, ...metaCallbackRouteDocs, ...mediaRouteDocs, ...docsRoutes, ...apiRoutes];
   const routerDeps = { authenticate: createAuthenticator({ directory, operatorToken: deps.config.api.operatorToken }), parseMultipart: parseMultipartBody };
 
   app.use(buildRouter(healthRoutes, routerDeps));
@@ -130,6 +136,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  // Meta's deauthorize and data-deletion callbacks: a form body, read by their own router.
+  app.use(createMetaCallbackRouter({ callbacks: metaCallbacks, appSecret: deps.config.meta.appSecret, publicBaseUrl: deps.config.api.publicBaseUrl, logger: deps.logger }));
   app.use(createMediaRouter({ models: deps.models }));
   app.use('/docs/assets', createDocsAssetsHandler());
   // Each route reads its own body (JSON or multipart) as its declaration says.
@@ -138,6 +146,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;
+}
+
+/** Meta's callbacks: unlink and delete in the database, tell the owners and the account workflows. */
+function createAppMetaCallbacks(deps: AppDeps, notices: NoticeBoard, now: () => number) {
+  const { config } = deps;
+  return createMetaCallbacks({
+    models: deps.models,
+    accountWorkflows: createAccountWorkflows({ temporal: deps.temporal.client, taskQueue: config.temporal.taskQueue, reauthPeriodDays: config.tokens.reauthPeriodDays }),
+    notices,
+    logger: deps.logger,
+    now,
+  });
 }
 
 /** Replies: the send service with the engine's own image checks, media address and limits. */

@@ -4,6 +4,7 @@ import { getApiKeyModel, type ApiKeyModel } from './models/api-key';
 import { getChannelModel, type ChannelModel } from './models/channel';
 import { getConversationModel, type ConversationModel } from './models/conversation';
 import { getCustomerModel, type CustomerModel } from './models/customer';
+import { getDataDeletionRequestModel, type DataDeletionRequestModel } from './models/data-deletion-request';
 import { getFacebookConnectionModel, type FacebookConnectionModel } from './models/facebook-connection';
 import { getFacebookLoginModel, type FacebookLoginModel } from './models/facebook-login';
 import { getLinkedAccountModel, type LinkedAccountModel } from './models/linked-account';
@@ -34,6 +35,7 @@ export interface Models {
   outboundMids: OutboundMidModel;
   facebookConnections: FacebookConnectionModel;
   facebookLogins: FacebookLoginModel;
+  dataDeletionRequests: DataDeletionRequestModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -54,6 +56,7 @@ export function createModels(connection: Connection): Models {
     outboundMids: getOutboundMidModel(connection),
     facebookConnections: getFacebookConnectionModel(connection),
     facebookLogins: getFacebookLoginModel(connection),
+    dataDeletionRequests: getDataDeletionRequestModel(connection),
   };
 }
 

@@ -210,6 +210,18 @@ describe('the API document', () => {
       await check('POST', '/webhooks/instagram', {}, { headers: { 'content-type': 'application/json' }, rawBody: body });
     });
 
+    it("Meta's deauthorize and data-deletion callbacks, and the status page", async () => {
+      const segment = Buffer.from(JSON.stringify({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: `fb-doc-${uid()}` })).toString('base64url');
+      const signed = `${createHmac('sha256', engine.config.meta.appSecret).update(segment).digest('base64url')}.${segment}`;
+      const form = (signedRequest: string) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody: new URLSearchParams({ signed_request: signedRequest }).toString() });
+      await check('POST', '/meta/deauthorize', {}, form(signed));
+      await check('POST', '/meta/deauthorize', {}, form('forged.request'));
+      const deletion = await check('POST', '/meta/data-deletion', {}, form(signed));
+      await check('POST', '/meta/data-deletion', {}, form(`x${signed}`));
+      await check('GET', '/meta/data-deletion/{confirmationCode}', { confirmationCode: deletion.body.confirmation_code }, {});
+      await check('GET', '/meta/data-deletion/{confirmationCode}', { confirmationCode: 'unknown' }, {});
+    });
+
     it('the diagnostics', async () => {
       const probe = await check('POST', '/v1/diagnostics/round-trip', {}, { key: OPERATOR_TOKEN });
       expect(probe.status).toBe(200);

@@ -67,6 +67,8 @@ const linkedAccountSchema = new Schema<LinkedAccount>(
   { collection: 'linkedAccounts', versionKey: false },
 );
 linkedAccountSchema.index({ channelId: 1 });
+// Meta's deauthorize and data-deletion callbacks name the Facebook user, not the accounts.
+linkedAccountSchema.index({ linkedByFacebookUserId: 1 });
 
 export type LinkedAccountModel = Model<LinkedAccount>;
 
