@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from './logger';
+import { createAppCallbacks, type AppCallbacks } from './app-callbacks';
 import { createClock, type EmulatorClock } from './clock';
 import { createFaultSwitches, type FaultSwitches } from './faults';
 import { GraphError, graphErrors } from './graph-errors';
@@ -20,6 +21,8 @@ export interface EmulatorAppDeps {
   clock: EmulatorClock;
   state: EmulatorState;
   webhooks: WebhookSender;
+  /** The deauthorize and data-deletion callbacks to the apps. */
+  appCallbacks: AppCallbacks;
   logger: Logger;
   faults: FaultSwitches;
   /** Where the emulator is reachable, for the CDN links it puts in webhooks (known only after listen in tests). */
@@ -86,6 +89,7 @@ export function createEmulatorApp(deps: EmulatorAppDeps): Express & EmulatorAppE
       state: deps.state,
       clock: deps.clock,
       webhooks: deps.webhooks,
+      appCallbacks: deps.appCallbacks,
       messaging,
       faults: deps.faults,
       reset: ({ seedDemo }) => {
@@ -177,10 +181,17 @@ export function createEmulator(options: CreateEmulatorOptions): Emulator {
     ...(options.webhookOptions === undefined ? {} : { options: options.webhookOptions }),
   });
   const faults = createFaultSwitches();
+  const appCallbacks = createAppCallbacks({
+    clock,
+    logger: options.logger,
+    timeoutMs: options.webhookOptions?.timeoutMs ?? 5_000,
+    ...(options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl }),
+  });
   const app = createEmulatorApp({
     clock,
     state,
     webhooks,
+    appCallbacks,
     faults,
     logger: options.logger,
     publicBaseUrl: options.publicBaseUrl,

@@ -25,6 +25,9 @@ const emulatorEnvironmentSchema = z.object({
   META_APP_SECRET: z.string().min(8).default('emulator-app-secret'),
   META_WEBHOOK_VERIFY_TOKEN: z.string().min(8).default('emulator-verify-token'),
   EMULATOR_WEBHOOK_URL: httpUrl.default('http://127.0.0.1:3000/webhooks/instagram'),
+  // The seeded app's Facebook Login callbacks: the engine's routes (META-API 4.3).
+  EMULATOR_DEAUTHORIZE_URL: httpUrl.default('http://127.0.0.1:3000/meta/deauthorize'),
+  EMULATOR_DATA_DELETION_URL: httpUrl.default('http://127.0.0.1:3000/meta/data-deletion'),
   // Meta wants an answer within 5 seconds and unsubscribes an app whose deliveries fail for an hour (META-API 1.7).
   EMULATOR_WEBHOOK_TIMEOUT_MS: milliseconds(100).default(5000),
   EMULATOR_WEBHOOK_RETRY_DELAYS_MS: z
@@ -70,6 +73,8 @@ export function loadEmulatorConfig(source: Record<string, string | undefined> = 
       appSecret: env.META_APP_SECRET,
       verifyToken: env.META_WEBHOOK_VERIFY_TOKEN,
       webhookUrl: env.EMULATOR_WEBHOOK_URL,
+      deauthorizeCallbackUrl: env.EMULATOR_DEAUTHORIZE_URL,
+      dataDeletionCallbackUrl: env.EMULATOR_DATA_DELETION_URL,
       demo: env.EMULATOR_SEED_DEMO,
     },
     webhooks: {

@@ -12,6 +12,9 @@ export interface DemoSeedConfig {
   appSecret: string;
   verifyToken: string;
   webhookUrl: string;
+  /** The app's Facebook Login callbacks (META-API 4.3); none when absent. */
+  deauthorizeCallbackUrl?: string | null;
+  dataDeletionCallbackUrl?: string | null;
   demo: boolean;
 }
 
@@ -34,6 +37,8 @@ export function seedDefaults(state: EmulatorState, messaging: Messaging, config:
     name: 'Instagram DM Engine',
     verifyToken: config.verifyToken,
     callbackUrl: config.webhookUrl,
+    deauthorizeCallbackUrl: config.deauthorizeCallbackUrl ?? null,
+    dataDeletionCallbackUrl: config.dataDeletionCallbackUrl ?? null,
   });
   if (!config.demo) return;
   const user = state.addUser(DEMO.user);

@@ -33,6 +33,10 @@ export interface EmulatedApp {
   secret: string;
   verifyToken: string;
   callbackUrl: string | null;
+  /** Facebook Login settings: where Meta posts a signed_request when a user removes the app (META-API 4.3). */
+  deauthorizeCallbackUrl: string | null;
+  /** Where Meta posts a signed_request when a user asks for their data to be deleted; it answers {url, confirmation_code}. */
+  dataDeletionCallbackUrl: string | null;
   /** Instagram webhook fields chosen in the dashboard (app-wide, META-API 1.8). */
   fields: string[];
 }
@@ -223,6 +227,8 @@ export class EmulatorState {
       name: input.name ?? `App ${input.id}`,
       verifyToken: input.verifyToken ?? 'emulator-verify-token',
       callbackUrl: input.callbackUrl ?? null,
+      deauthorizeCallbackUrl: input.deauthorizeCallbackUrl ?? null,
+      dataDeletionCallbackUrl: input.dataDeletionCallbackUrl ?? null,
       fields: input.fields ?? ['messages', 'message_reactions', 'messaging_seen', 'messaging_postbacks', 'messaging_referral'],
       ...input,
     };
@@ -357,6 +363,12 @@ export class EmulatorState {
     const user = this.users.get(id);
     if (!user) throw graphErrors.invalidParameter(`no Facebook user ${id}`);
     return user;
+  }
+
+  requireApp(id: string): EmulatedApp {
+    const app = this.apps.get(id);
+    if (!app) throw graphErrors.invalidParameter(`no app ${id}`);
+    return app;
   }
 
   requireIgAccount(id: string): IgAccount {

@@ -37,7 +37,10 @@ async function main(): Promise<void> {
     const emulatorPort = loadEmulatorConfig(childEnv).port;
     childEnv.GRAPH_API_URL = `http://127.0.0.1:${emulatorPort}`;
     childEnv.META_LOGIN_DIALOG_URL ??= `http://127.0.0.1:${emulatorPort}/dialog/oauth`;
-    childEnv.EMULATOR_WEBHOOK_URL ??= `http://127.0.0.1:${loadConfig(childEnv).api.port}/webhooks/instagram`;
+    const engineUrl = `http://127.0.0.1:${loadConfig(childEnv).api.port}`;
+    childEnv.EMULATOR_WEBHOOK_URL ??= `${engineUrl}/webhooks/instagram`;
+    childEnv.EMULATOR_DEAUTHORIZE_URL ??= `${engineUrl}/meta/deauthorize`;
+    childEnv.EMULATOR_DATA_DELETION_URL ??= `${engineUrl}/meta/data-deletion`;
   }
   // Validates every setting before anything starts, naming the variable that is wrong.
   const config = loadConfig(childEnv);

@@ -5,6 +5,7 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import type { AppCallbacks } from '../app-callbacks';
 import type { EmulatorClock } from '../clock';
 import { faultRuleSchema, type FaultSwitches } from '../faults';
 import { GraphError } from '../graph-errors';
@@ -17,6 +18,7 @@ export interface ControlRoutesDeps {
   state: EmulatorState;
   clock: EmulatorClock;
   webhooks: WebhookSender;
+  appCallbacks: AppCallbacks;
   messaging: Messaging;
   faults: FaultSwitches;
   /** Clears the world and seeds the default app and demo business again. */
@@ -59,6 +61,8 @@ const appSchema = z.object({
   name: z.string().min(1).optional(),
   verifyToken: z.string().min(1).optional(),
   callbackUrl: z.string().url().nullable().optional(),
+  deauthorizeCallbackUrl: z.string().url().nullable().optional(),
+  dataDeletionCallbackUrl: z.string().url().nullable().optional(),
   fields: z.array(z.string()).optional(),
 });
 
@@ -308,9 +312,23 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
     res.json({ tokensInvalidated: state.changePassword(req.params.id, password) });
   });
 
-  router.post('/fb-users/:id/remove-app', (req, res) => {
+  /** The user removes the app: its tokens die, and Meta posts the app's deauthorize callback (reported here). */
+  router.post('/fb-users/:id/remove-app', async (req, res) => {
     const { appId } = parse(z.object({ appId: z.string() }), req.body);
-    res.json({ tokensInvalidated: state.removeApp(req.params.id, appId) });
+    const app = state.requireApp(appId);
+    // Meta calls back only about a user who had authorized the app.
+    const authorized = state.requireUser(req.params.id).grants.has(appId);
+    const tokensInvalidated = state.removeApp(req.params.id, appId);
+    const deauthorize = authorized ? await deps.appCallbacks.deauthorize(app, req.params.id) : null;
+    res.json({ tokensInvalidated, deauthorize });
+  });
+
+  /** The user asks Meta to have the app delete their data: Meta posts the data-deletion callback; its answer is reported. */
+  router.post('/fb-users/:id/data-deletion', async (req, res) => {
+    const { appId } = parse(z.object({ appId: z.string() }), req.body);
+    const app = state.requireApp(appId);
+    state.requireUser(req.params.id);
+    res.json(await deps.appCallbacks.requestDataDeletion(app, req.params.id));
   });
 
   router.post('/tokens/inspect', (req, res) => {

@@ -14,6 +14,8 @@ describe('loadEmulatorConfig', () => {
         appSecret: 'emulator-app-secret',
         verifyToken: 'emulator-verify-token',
         webhookUrl: 'http://127.0.0.1:3000/webhooks/instagram',
+        deauthorizeCallbackUrl: 'http://127.0.0.1:3000/meta/deauthorize',
+        dataDeletionCallbackUrl: 'http://127.0.0.1:3000/meta/data-deletion',
         demo: true,
       },
       webhooks: { timeoutMs: 5000, retryDelaysMs: [1000, 5000, 15000, 60000, 300000], giveUpAfterMs: 3_600_000 },
