@@ -75,7 +75,15 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
   const emulator = createEmulator({
     logger: createLogger({ level: 'error', write: () => undefined }),
     publicBaseUrl: () => emulatorUrl,
-    seed: { appId: APP_ID, appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, webhookUrl: `${engine.baseUrl}/webhooks/instagram`, demo: true },
+    seed: {
+      appId: APP_ID,
+      appSecret: APP_SECRET,
+      verifyToken: VERIFY_TOKEN,
+      webhookUrl: `${engine.baseUrl}/webhooks/instagram`,
+      deauthorizeCallbackUrl: `${engine.baseUrl}/meta/deauthorize`,
+      dataDeletionCallbackUrl: `${engine.baseUrl}/meta/data-deletion`,
+      demo: true,
+    },
     webhookOptions: { timeoutMs: 5_000, retryDelaysMs: [50, 100, 200, 400, 800], giveUpAfterMs: 60 * 60 * 1000, ...options.emulatorWebhookOptions },
   });
   const server: Server = createServer(emulator.app);
@@ -110,9 +118,10 @@ export async function startInboundWorld(options: { engineEnv?: Record<string, st
 
   const channelId = `channel-${randomUUID().slice(0, 8)}`;
   const now = new Date();
-  await engine.models.linkedAccounts.create(
-    newLinkedAccount({ igAccountId: DEMO.igAccount.id, channelId, pageId: page.id, username: DEMO.igAccount.username, pageToken: createTokenCipher(config.tokens.keyring).seal(page.accessToken, { boundTo: DEMO.igAccount.id }), at: now }),
-  );
+  await engine.models.linkedAccounts.create({
+    ...newLinkedAccount({ igAccountId: DEMO.igAccount.id, channelId, pageId: page.id, username: DEMO.igAccount.username, pageToken: createTokenCipher(config.tokens.keyring).seal(page.accessToken, { boundTo: DEMO.igAccount.id }), at: now }),
+    linkedByFacebookUserId: DEMO.user.id,
+  });
   const { apiKey } = await createChannelDirectory({ models: engine.models, now: Date.now }).createChannelWithOwner({ channelId, name: 'Demo shop', ownerName: 'Owner' });
 
   const inbox: InboundWorld['inbox'] = async (path) => {
