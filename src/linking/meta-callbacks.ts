@@ -15,16 +15,17 @@ import { withTimeout } from '../async';
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
 import type { DataDeletionRequest, DeletedData } from '../db/models/data-deletion-request';
-import type { LinkedAccount, LinkStatusReason } from '../db/models/linked-account';
+import type { LinkedAccount } from '../db/models/linked-account';
 import type { Logger } from '../logger';
 import type { NoticeBoard } from '../notices/notice-board';
 import type { SignedRequestPayload } from '../security/signed-request';
 import type { AccountWorkflows } from './account-workflows';
+import { linkStatusReason } from './link-status';
 
 export type CallbackUnlinkReason = Extract<UnlinkReason, 'deauthorized' | 'data_deleted'>;
 
 export interface MetaCallbacksDeps {
-  models: Pick<Models, 'linkedAccounts' | 'facebookConnections' | 'facebookLogins' | 'dataDeletionRequests'>;
+  models: Pick<Models, 'linkedAccounts' | 'channels' | 'facebookConnections' | 'facebookLogins' | 'dataDeletionRequests'>;
   accountWorkflows: Pick<AccountWorkflows, 'unlinked'>;
   notices: Pick<NoticeBoard, 'postToOwners'>;
   logger: Logger;
@@ -62,11 +63,6 @@ function unlinkedByCallback(account: LinkedAccount): boolean {
   return account.status === 'unlinked' && CALLBACK_REASONS.includes(account.statusReason?.reason ?? '');
 }
 
-const unlinkMessages: Record<CallbackUnlinkReason, string> = {
-  deauthorized: 'the Facebook account that made the link removed this app',
-  data_deleted: 'the Facebook account that made the link asked Meta to delete its data',
-};
-
 /** The owners' notice: why the link is gone, what stays, what to do. */
 function unlinkNotice(account: LinkedAccount, reason: CallbackUnlinkReason): { title: string; body: string } {
   const name = `@${account.username}`;
@@ -91,15 +87,19 @@ export function createMetaCallbacks(deps: MetaCallbacksDeps) {
     return accounts.filter((account) => linkedBefore(account.linkedAt, request.issuedAt));
   }
 
-  /** Writes the unlink; false when the account was unlinked meanwhile (or linked again since the read). */
+  /**
+   * Writes the unlink (and, as an owner's unlink does, frees the channel's representative role); false when the
+   * account was unlinked meanwhile, or linked again since the read.
+   */
   async function writeUnlink(account: LinkedAccount, reason: CallbackUnlinkReason): Promise<boolean> {
     const at = new Date(deps.now());
-    const statusReason: LinkStatusReason = { type: 'Unlinked', reason, message: unlinkMessages[reason], at };
     const result = await models.linkedAccounts.updateOne(
       { _id: account._id, status: { $ne: 'unlinked' }, linkedByFacebookUserId: account.linkedByFacebookUserId, linkedAt: account.linkedAt },
-      { $set: { status: 'unlinked', statusReason, updatedAt: at } },
+      { $set: { status: 'unlinked', statusReason: linkStatusReason('unlinked', reason, at), updatedAt: at } },
     );
-    return result.modifiedCount === 1;
+    if (result.modifiedCount !== 1) return false;
+    await models.channels.updateOne({ _id: account.channelId, representativeIgAccountId: account.igAccountId }, { $set: { representativeIgAccountId: null } });
+    return true;
   }
 
   /** One notice per link period: a second delivery, or data deletion after deauthorize, posts nothing more. */
@@ -157,7 +157,8 @@ export function createMetaCallbacks(deps: MetaCallbacksDeps) {
       { _id: { $in: granted.map((account) => account._id) }, linkedByFacebookUserId: request.userId, pageToken: { $ne: null } },
       { $set: { pageToken: null, updatedAt: new Date(deps.now()) } },
     );
-    const connections = await models.facebookConnections.deleteOne({ _id: request.userId, linkedAt: { $lte: grantedBefore } });
+    // The connection's updatedAt is its last login: a login after the request is a new grant, and it stays.
+    const connections = await models.facebookConnections.deleteOne({ _id: request.userId, updatedAt: { $lte: grantedBefore } });
     const logins = await models.facebookLogins.deleteMany({ facebookUserId: request.userId, createdAt: { $lte: grantedBefore } });
     return { pageTokens: tokens.modifiedCount, facebookConnections: connections.deletedCount, facebookLogins: logins.deletedCount };
   }

@@ -42,6 +42,8 @@ describe("Meta's callbacks, from the emulator to the engine", () => {
     expect(await account()).toMatchObject({ status: 'unlinked', statusReason: { reason: 'deauthorized' } });
     const result = await world.engine.temporal.workflow.getHandle(makeAccountWorkflowId(DEMO.igAccount.id)).result();
     expect(result).toMatchObject({ status: 'unlinked', reason: 'deauthorized' });
+    const shown = await world.inbox(`/v1/channels/${world.channelId}/instagram/accounts/${DEMO.igAccount.id}`);
+    expect(shown.body.account).toMatchObject({ representative: false, status: { state: 'unlinked', reason: 'deauthorized', message: expect.stringContaining('removed this app') } });
     const notices = await world.inbox('/v1/me/notices');
     expect(notices.body.notices.map((notice: Json) => [notice.kind, notice.facts.igAccountId])).toEqual([['unlinked_by_facebook', DEMO.igAccount.id]]);
 

@@ -146,6 +146,7 @@ describe("Meta's deauthorize and data-deletion callbacks", () => {
       const workflows = createAccountWorkflows({ temporal: engine.temporal, taskQueue: engine.config.temporal.taskQueue, reauthPeriodDays: 60 });
       const first = await accountOf(linked[0]!);
       await workflows.linked({ igAccountId: first.igAccountId, channelId: channel.channelId, linkedAt: first.linkedAt.getTime(), tokenExpiresAt: null, linkedByFacebookUserId: user });
+      await engine.models.channels.updateOne({ _id: channel.channelId }, { $set: { representativeIgAccountId: first.igAccountId } });
 
       const answer = await callback('/meta/deauthorize', request(user));
       expect(answer.status).toBe(200);
@@ -156,6 +157,8 @@ describe("Meta's deauthorize and data-deletion callbacks", () => {
       }
       expect(await accountOf(unlinkedBefore)).toMatchObject({ status: 'unlinked', statusReason: null });
       expect(await accountOf(othersAccount)).toMatchObject({ status: 'active' });
+      // As with an owner's unlink, the channel has no representative until the next link claims the role.
+      expect(await engine.models.channels.findOne({ _id: channel.channelId }).lean()).toMatchObject({ representativeIgAccountId: null });
 
       const notices = await noticesOf(channel);
       expect(notices.map((notice) => notice.facts.igAccountId).sort()).toEqual([...linked].sort());
