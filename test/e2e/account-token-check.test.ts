@@ -76,7 +76,7 @@ describe('the daily token check', () => {
         taskQueue,
         args: [{ igAccountId, channelId: channel.channelId, linkedAt, tokenExpiresAt: null, reauthPeriodDays: 60, linkedByFacebookUserId: business.user.id }],
       });
-      await killers[cause]!(business, cipher.open(account.pageToken, { boundTo: igAccountId }));
+      await killers[cause]!(business, cipher.open(account.pageToken!, { boundTo: igAccountId }));
       // Waiting on the result lets the server skip to the check; once the link has ended, the owner unlinks.
       const result = handle.result();
       await world.eventually(async () => ((await world.engine.models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>())?.status === 'reauth_required' ? true : undefined), 60_000, 'the ended link', 100);
