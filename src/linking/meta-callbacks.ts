@@ -142,10 +142,7 @@ export function createMetaCallbacks(deps: MetaCallbacksDeps) {
       if (unlinkedNow || unlinkedByCallback(account)) ended.push(account);
     }
     for (const account of ended) await notifyOwners(account, reason);
-    await tellWorkflows(
-      ended.map((account) => account.igAccountId),
-      reason,
-    );
+    await tellWorkflows(ended.map((account) => account.igAccountId), reason);
     logger.info('accounts unlinked by a Meta callback', { facebookUserId: request.userId, reason, unlinked, ended: ended.length });
     return { granted, unlinked, ended: ended.map((account) => account.igAccountId) };
   }
@@ -154,7 +151,8 @@ export function createMetaCallbacks(deps: MetaCallbacksDeps) {
   async function deleteGrantedData(request: SignedRequestPayload, granted: LinkedAccount[]): Promise<Omit<DeletedData, 'unlinkedAccounts'>> {
     const grantedBefore = new Date(request.issuedAt * 1000 + 999);
     const tokens = await models.linkedAccounts.updateMany(
-      { _id: { $in: granted.map((account) => account._id) }, linkedByFacebookUserId: request.userId, pageToken: { $ne: null } },
+      // Linked again since the read (a new grant, a new token): left alone.
+      { _id: { $in: granted.map((account) => account._id) }, linkedByFacebookUserId: request.userId, linkedAt: { $lte: grantedBefore }, pageToken: { $ne: null } },
       { $set: { pageToken: null, updatedAt: new Date(deps.now()) } },
     );
     // The connection's updatedAt is its last login: a login after the request is a new grant, and it stays.
