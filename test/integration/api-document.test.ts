@@ -307,8 +307,6 @@ describe('the API document', () => {
       const callbackQuery = (redirect: string) => new URL(redirect).search;
       const choice = await check('GET', '/v1/oauth/facebook/callback', {}, { query: callbackQuery(await dialogRedirect(started.body.loginUrl, credentials)) });
       await check('GET', '/v1/oauth/facebook/callback', {}, { query: '?state=forged.state&code=x' });
-      const declined = await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: mine.apiKey });
-      await check('GET', '/v1/oauth/facebook/callback', {}, { query: callbackQuery(await dialogRedirect(declined.body.loginUrl, { ...credentials, grantedScopes: ['instagram_basic'] })) });
       const route = '/v1/channels/{channelId}/instagram/link/{loginId}';
       const login = { ...channel, loginId: choice.body.loginId };
       await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [] } });
@@ -316,6 +314,9 @@ describe('the API document', () => {
       await check('POST', route, login, { key: agent.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
       expect((await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } })).status).toBe(200);
       await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
+      // Last: a login that declines a permission also replaces what the user grants the app (as on Meta).
+      const declined = await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: mine.apiKey });
+      await check('GET', '/v1/oauth/facebook/callback', {}, { query: callbackQuery(await dialogRedirect(declined.body.loginUrl, { ...credentials, grantedScopes: ['instagram_basic'] })) });
     });
 
     it('the channels, managers and API keys', async () => {
