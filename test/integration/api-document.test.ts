@@ -12,7 +12,6 @@ import type { OpenApiDocument } from '../../src/api/openapi';
 import { createNoticeBoard } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, uid, type ApiCaller, type Json, type TestChannel } from '../support/inbox-fixtures';
-import { DEMO } from '../../emulator/seed';
 import { dialogRedirect } from '../../scripts/lib/login-dialog';
 import { startTestEmulator, type TestEmulator } from '../support/test-emulator';
 import openApi31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
@@ -299,7 +298,14 @@ describe('the API document', () => {
 
     it('linking through Facebook Login', async () => {
       const channel = { channelId: mine.channelId };
-      const credentials = { email: DEMO.user.email, password: DEMO.user.password };
+      // A Facebook user and account of this test only: an account's workflow id is the account's.
+      const credentials = { email: `doc-${uid()}@example.com`, password: 'doc-password' };
+      const seeded = await fetch(`${emulator.url}/_emulator/businesses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: { name: 'Doc Owner', ...credentials }, business: { name: 'Doc business' }, pages: [{ name: 'Doc page', igAccount: { username: `doc.${uid()}`, name: 'Doc' } }] }),
+      });
+      const linkable = String(((await seeded.json()) as Json).pages[0].igAccountId);
       const started = await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: mine.apiKey });
       const agent = await createInboxFixtures(engine.models).manager(mine.channelId, 'agent');
       await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: agent.apiKey });
@@ -310,10 +316,10 @@ describe('the API document', () => {
       const route = '/v1/channels/{channelId}/instagram/link/{loginId}';
       const login = { ...channel, loginId: choice.body.loginId };
       await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [] } });
-      await check('POST', route, { ...channel, loginId: 'no-such-login' }, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
-      await check('POST', route, login, { key: agent.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
-      expect((await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } })).status).toBe(200);
-      await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [DEMO.igAccount.id] } });
+      await check('POST', route, { ...channel, loginId: 'no-such-login' }, { key: mine.apiKey, body: { igAccountIds: [linkable] } });
+      await check('POST', route, login, { key: agent.apiKey, body: { igAccountIds: [linkable] } });
+      expect((await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [linkable] } })).status).toBe(200);
+      await check('POST', route, login, { key: mine.apiKey, body: { igAccountIds: [linkable] } });
       // Last: a login that declines a permission also replaces what the user grants the app (as on Meta).
       const declined = await check('POST', '/v1/channels/{channelId}/instagram/link', channel, { key: mine.apiKey });
       await check('GET', '/v1/oauth/facebook/callback', {}, { query: callbackQuery(await dialogRedirect(declined.body.loginUrl, { ...credentials, grantedScopes: ['instagram_basic'] })) });

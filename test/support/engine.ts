@@ -50,6 +50,16 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
 }
 
 /** Test cleanup: a workflow a test started is terminated; one that never started or already ended is fine. */
+/** Terminates every running workflow of a task queue (a test engine's, when it stops). */
+export async function terminateRunningWorkflows(client: Client, taskQueue: string): Promise<void> {
+  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    await client.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .terminate('the test engine that ran it stopped')
+      .catch(() => undefined);
+  }
+}
+
 export async function terminateIfRunning(client: Client, workflowId: string): Promise<void> {
   await client.workflow
     .getHandle(workflowId)
@@ -119,6 +129,9 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
       shutdownWorker?.();
       await workerRun;
       await nativeConnection?.close();
+      // Workflows of this engine must not outlive it: the dev server is shared, and a workflow id (an account's)
+      // may come again in the next test file, whose signals would go to this one.
+      await terminateRunningWorkflows(temporalAccess.client, config.temporal.taskQueue);
       await temporalAccess.close();
       await database.dropDatabase();
       await database.close();
