@@ -54,6 +54,14 @@ describe('Profile API faults', () => {
     await expect(profileOf(mina, impatient)).resolves.toMatchObject({ username: DEMO.customers[0].username });
   });
 
+  it('a timeout given with the call wins over the client\'s own', async () => {
+    await h.control('PUT', '/faults/profile-api', { mode: 'slow', count: 1, hangMs: 5_000 });
+    const started = Date.now();
+    const error = await rejection(h.client.getUserProfile({ igsid: mina, accessToken: pageToken, timeoutMs: 300 }), TransientUpstreamError);
+    expect(error.message).toMatch(/timed out after 300 ms/);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
   it('timeout: holds the call and drops the connection', async () => {
     await h.control('PUT', '/faults/profile-api', { mode: 'timeout', count: 1, hangMs: 200 });
     const error = await rejection(profileOf(mina), TransientUpstreamError);
