@@ -7,7 +7,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Logger } from './logger';
 import { createAppCallbacks, type AppCallbacks } from './app-callbacks';
 import { createClock, type EmulatorClock } from './clock';
-import { createFaultSwitches, type FaultSwitches } from './faults';
+import { createFaultSwitches, type FaultSwitches, type ProfileFaultRule } from './faults';
 import { GraphError, graphErrors } from './graph-errors';
 import { createMessaging, type Messaging } from './messaging';
 import { createControlRouter } from './routes/control';
@@ -25,6 +25,7 @@ export interface EmulatorAppDeps {
   appCallbacks: AppCallbacks;
   logger: Logger;
   faults: FaultSwitches;
+  profileFaults: FaultSwitches<ProfileFaultRule>;
   /** Where the emulator is reachable, for the CDN links it puts in webhooks (known only after listen in tests). */
   publicBaseUrl: () => string;
   /** What `POST /_emulator/reset` seeds again. */
@@ -92,9 +93,11 @@ export function createEmulatorApp(deps: EmulatorAppDeps): Express & EmulatorAppE
       appCallbacks: deps.appCallbacks,
       messaging,
       faults: deps.faults,
+      profileFaults: deps.profileFaults,
       reset: ({ seedDemo }) => {
         deps.state.clear();
         deps.faults.clear();
+        deps.profileFaults.clear();
         deps.webhooks.clearLog();
         seedDefaults(deps.state, messaging, { ...deps.seed, demo: seedDemo });
       },
@@ -142,6 +145,7 @@ export function createEmulatorApp(deps: EmulatorAppDeps): Express & EmulatorAppE
       state: deps.state,
       messaging,
       faults: deps.faults,
+      profileFaults: deps.profileFaults,
       logger: deps.logger,
       mediaFetchTimeoutMs: deps.mediaFetchTimeoutMs ?? 20_000,
       ...(deps.fetchImpl === undefined ? {} : { fetchImpl: deps.fetchImpl }),
@@ -158,6 +162,7 @@ export interface Emulator {
   clock: EmulatorClock;
   webhooks: WebhookSender;
   faults: FaultSwitches;
+  profileFaults: FaultSwitches<ProfileFaultRule>;
   close(): Promise<void>;
 }
 
@@ -181,6 +186,7 @@ export function createEmulator(options: CreateEmulatorOptions): Emulator {
     ...(options.webhookOptions === undefined ? {} : { options: options.webhookOptions }),
   });
   const faults = createFaultSwitches();
+  const profileFaults = createFaultSwitches<ProfileFaultRule>();
   const appCallbacks = createAppCallbacks({
     clock,
     logger: options.logger,
@@ -193,6 +199,7 @@ export function createEmulator(options: CreateEmulatorOptions): Emulator {
     webhooks,
     appCallbacks,
     faults,
+    profileFaults,
     logger: options.logger,
     publicBaseUrl: options.publicBaseUrl,
     seed: options.seed,
@@ -200,5 +207,5 @@ export function createEmulator(options: CreateEmulatorOptions): Emulator {
     ...(options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl }),
   });
   seedDefaults(state, app.messaging, options.seed);
-  return { app, state, clock, webhooks, faults, close: () => webhooks.close() };
+  return { app, state, clock, webhooks, faults, profileFaults, close: () => webhooks.close() };
 }

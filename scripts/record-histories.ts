@@ -81,6 +81,28 @@ const scenarios: Scenario[] = [
       });
     },
   },
+  {
+    // A new customer: the profile is fetched beside the events (a transient failure, then the profile), a second
+    // message is recorded meanwhile, and the window closes once the fetch settled.
+    file: 'conversation-profile-beside-events.json',
+    async run(env, taskQueue) {
+      const startedAt = await env.currentTimeMs();
+      const stubs = createConversationStubs(
+        new Map<string, RecordedInboundEvent>([
+          ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded', profileDue: true }],
+          ['m2', { kind: 'message', occurredAt: startedAt + 1_000, movesWindow: true, outcome: 'recorded', profileDue: true }],
+        ]),
+      );
+      stubs.profileScript.push(new TransientUpstreamError('GET /{igsid} timed out after 3000 ms'));
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities: stubs.activities, maxCachedWorkflows: 0 });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start(taskQueue, 'recorded-new-customer'), signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+        await handle.signal(inboundEventSignal, { eventId: 'm2' });
+        await handle.result();
+        return handle;
+      });
+    },
+  },
 ];
 
 function start(taskQueue: string, igsid: string) {

@@ -7,7 +7,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppCallbacks } from '../app-callbacks';
 import type { EmulatorClock } from '../clock';
-import { faultRuleSchema, type FaultSwitches } from '../faults';
+import { faultRuleSchema, profileFaultRuleSchema, type FaultSwitches, type ProfileFaultRule } from '../faults';
 import { GraphError } from '../graph-errors';
 import { customerActionSchema, type Messaging } from '../messaging';
 import { DAY_MS, type EmulatorState, type TokenRecord } from '../state';
@@ -21,6 +21,7 @@ export interface ControlRoutesDeps {
   appCallbacks: AppCallbacks;
   messaging: Messaging;
   faults: FaultSwitches;
+  profileFaults: FaultSwitches<ProfileFaultRule>;
   /** Clears the world and seeds the default app and demo business again. */
   reset(options: { seedDemo: boolean }): void;
   verifyWebhook(appId: string): Promise<{ ok: boolean; status?: number; detail: string }>;
@@ -128,7 +129,7 @@ const dialogSchema = z.object({
 });
 
 export function createControlRouter(deps: ControlRoutesDeps): Router {
-  const { state, clock, webhooks, messaging, faults } = deps;
+  const { state, clock, webhooks, messaging, faults, profileFaults } = deps;
   const router = Router();
 
   function resolveIgUserId(actor: z.infer<typeof actorSchema>, igAccountId?: string): string {
@@ -462,6 +463,22 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
 
   router.delete('/faults/send-api', (_req, res) => {
     faults.clear();
+    res.json({ rule: null });
+  });
+
+  // --- Profile API faults (GET /{igsid}) ----------------------------------------------------------------------
+
+  router.get('/faults/profile-api', (_req, res) => {
+    res.json({ rule: profileFaults.current() });
+  });
+
+  router.put('/faults/profile-api', (req, res) => {
+    profileFaults.set(parse(profileFaultRuleSchema, req.body));
+    res.json({ rule: profileFaults.current() });
+  });
+
+  router.delete('/faults/profile-api', (_req, res) => {
+    profileFaults.clear();
     res.json({ rule: null });
   });
 

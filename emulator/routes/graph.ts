@@ -11,7 +11,7 @@
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import type { FaultSwitches, RefusalKind } from '../faults';
+import type { FaultSwitches, ProfileFaultRule, RefusalKind } from '../faults';
 import { type GraphError, graphErrors } from '../graph-errors';
 import { fetchMedia } from '../media-fetch';
 import type { Messaging } from '../messaging';
@@ -35,6 +35,7 @@ export interface GraphRoutesDeps {
   state: EmulatorState;
   messaging: Messaging;
   faults: FaultSwitches;
+  profileFaults: FaultSwitches<ProfileFaultRule>;
   logger: Logger;
   mediaFetchTimeoutMs: number;
   fetchImpl?: typeof fetch;
@@ -495,11 +496,40 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
   // A node out of the token's reach (another Page's, or left out of the user's current grant) answers 100/33, Meta's
   // "cannot be loaded due to missing permissions" for an object read (META-API 2.6).
 
+  /** Resolves after `ms`, or early (false) when the client gave up and closed the connection meanwhile. */
+  function holdWhileConnected(res: Response, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(true), ms);
+      res.on('close', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+  }
+
+  /**
+   * Applies a Profile API fault to an authorized call. Answers false when the fault answered the call itself
+   * (a hang), true when the profile is to be served (after a slow hold); refusals are thrown.
+   */
+  async function applyProfileFault(res: Response, igAccountId: string, igsid: string): Promise<boolean> {
+    const fault = deps.profileFaults.next(igAccountId, igsid);
+    if (fault === null) return true;
+    switch (fault.mode) {
+      case 'transient':
+        throw graphErrors.unexpectedError();
+      case 'refusal':
+        throw fault.refusal === 'consent_required' ? graphErrors.consentRequired() : graphErrors.unsupportedRequest('get', igsid);
+      case 'timeout':
+        hang(res, fault.hangMs);
+        return false;
+      case 'slow':
+        return holdWhileConnected(res, fault.hangMs);
+    }
+  }
+
   /** The Profile API (META-API 3): a Page token of the account's Page, with instagram_manage_messages on it. */
   function instagramUserNode(req: Request, token: TokenRecord, grant: Grant, id: string, scoped: { igAccountId: string; igUser: IgUser }): Record<string, unknown> {
-    const page = token.kind === 'PAGE' ? state.pages.get(token.pageId ?? '') : undefined;
-    if (!page || page.igAccountId !== scoped.igAccountId) throw graphErrors.unsupportedRequest('get', id);
-    if (!grantCovers(grant, 'instagram_manage_messages', scoped.igAccountId)) throw graphErrors.unsupportedRequest('get', id);
+    authorizeProfileRead(token, grant, id, scoped.igAccountId);
     const conversation = state.conversation(scoped.igAccountId, id);
     const consented = conversation.messages.some((message) => message.source === 'customer') || conversation.lastCustomerMessageAt !== null;
     if (!consented) throw graphErrors.consentRequired();
@@ -520,6 +550,12 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
       out[field] = values[field];
     }
     return { ...out, id };
+  }
+
+  function authorizeProfileRead(token: TokenRecord, grant: Grant, id: string, igAccountId: string): void {
+    const page = token.kind === 'PAGE' ? state.pages.get(token.pageId ?? '') : undefined;
+    if (!page || page.igAccountId !== igAccountId) throw graphErrors.unsupportedRequest('get', id);
+    if (!grantCovers(grant, 'instagram_manage_messages', igAccountId)) throw graphErrors.unsupportedRequest('get', id);
   }
 
   function igAccountNode(req: Request, token: TokenRecord, grant: Grant, account: IgAccount): Record<string, unknown> {
@@ -563,12 +599,15 @@ export function createGraphRouter(deps: GraphRoutesDeps): Router {
     return out;
   }
 
-  router.get('/:id', (req, res) => {
+  router.get('/:id', async (req, res) => {
     const id = req.params.id;
     const token = state.requireToken(tokenFrom(req));
     const grant = state.requireGrant(token);
     const scoped = state.resolveScopedId(id);
     if (scoped) {
+      // Faults hit only calls Meta would serve, so a test of a slow or failing Profile API is not a token test.
+      authorizeProfileRead(token, grant, id, scoped.igAccountId);
+      if (!(await applyProfileFault(res, scoped.igAccountId, id))) return;
       res.json(instagramUserNode(req, token, grant, id, scoped));
       return;
     }

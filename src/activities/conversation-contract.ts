@@ -6,7 +6,7 @@ export interface RecordInboundEventInput {
   igsid: string;
   conversationId: string;
   workflowId: string;
-  /** The first event of a conversation: the customer's profile is fetched again whatever its age (B10). */
+  /** The first event of a conversation: the customer's profile is due again whatever its age (B10). */
   firstOfConversation?: boolean;
   /**
    * A send of this conversation is in flight: an echo whose mid the inbox does not know yet is not decided now
@@ -33,6 +33,16 @@ export interface RecordedInboundEvent {
   outcome: RecordOutcome;
   /** The engine's own message this echo confirmed as sent (after an unknown outcome). */
   settledMessageId?: string;
+  /**
+   * The customer has no profile yet, or an old one, or a new conversation began: the workflow fetches it with
+   * `refreshCustomerProfile`, beside the events, so no message waits for the Profile API.
+   */
+  profileDue?: boolean;
+}
+
+export interface RefreshCustomerProfileInput {
+  igAccountId: string;
+  igsid: string;
 }
 
 export interface CloseConversationInput {
@@ -87,6 +97,8 @@ export interface ParkInboundEventInput {
 
 export interface ConversationActivities {
   recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent>;
+  /** Fetches and stores the customer's profile; a failure is recorded on the customer (`profileError`) and raised. */
+  refreshCustomerProfile(input: RefreshCustomerProfileInput): Promise<void>;
   closeConversation(input: CloseConversationInput): Promise<void>;
   /** An event that could not be recorded is set aside with its reason, so it never blocks the ones after it. */
   parkInboundEvent(input: ParkInboundEventInput): Promise<void>;

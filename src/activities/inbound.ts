@@ -1,8 +1,8 @@
 /**
  * Inbound activities of the conversation workflow: apply one stored webhook event to the inbox (customer,
- * message, conversation), and close a conversation. Each is idempotent: keyed inserts and updates, so a retry
- * after a crash or a second dispatch of the same event changes nothing. Every lookup is by `_id` alone, the one
- * filter FerretDB's SQLite backend does not answer with a full scan. Events of one conversation are applied one
+ * message, conversation), fetch a customer's profile apart from that, and close a conversation. Each is
+ * idempotent: keyed inserts and updates, so a retry after a crash or a second dispatch of the same event changes
+ * nothing. Every lookup is by `_id` alone, the one filter FerretDB's SQLite backend does not answer with a full scan. Events of one conversation are applied one
  * at a time by its workflow, so read-then-write on a message of that conversation does not race.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,12 +16,12 @@ import type { OutboundMid } from '../db/models/outbound-mid';
 import type { WebhookEvent } from '../db/models/webhook-event';
 import { nextWindowClosesAt } from '../domain/window';
 import { movesWindow, projectMessage, type InboundEventKind, type MessageProjection } from '../domain/webhook-events';
-import type { GraphClient } from '../graph/client';
+import type { GraphClient, UserProfile } from '../graph/client';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import { contentFingerprint } from '../outbound/fingerprint';
 import { FailureType } from '../temporal/failures';
-import type { CloseConversationInput, ParkInboundEventInput, RecordedInboundEvent, RecordInboundEventInput } from './conversation-contract';
+import type { CloseConversationInput, ParkInboundEventInput, RecordedInboundEvent, RecordInboundEventInput, RefreshCustomerProfileInput } from './conversation-contract';
 import { ActivityError } from './failures';
 
 const ACCOUNT_CACHE_MS = 5_000;
@@ -37,11 +37,20 @@ export interface InboundActivityDeps {
   appId: string;
   /** A customer's profile is fetched again when older than this (B10: a changed username shows on the next message). */
   profileStaleAfterMs: number;
+  /** How long one Profile API call may take; defaults to PROFILE_FETCH_TIMEOUT_MS. */
+  profileFetchTimeoutMs?: number;
   now?: () => number;
 }
 
+/**
+ * Shorter than the refresh activity's own limit (5 s in the conversation workflow): a slow Profile API then ends
+ * as a failure the activity records on the customer and Temporal retries, not as an activity timeout.
+ */
+export const PROFILE_FETCH_TIMEOUT_MS = 3_000;
+
 export function createInboundActivities(deps: InboundActivityDeps) {
   const now = deps.now ?? Date.now;
+  const profileFetchTimeoutMs = deps.profileFetchTimeoutMs ?? PROFILE_FETCH_TIMEOUT_MS;
   const { models } = deps;
 
   // Every event of an account needs its link (channel, settings, token); a few seconds of staleness is harmless
@@ -56,12 +65,16 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     return account;
   }
 
+  /** A profile never fetched, or fetched longer ago than the limit (B10: a changed username shows on a later message). */
+  function profileIsStale(customer: Customer): boolean {
+    return customer.profileFetchedAt === null || now() - customer.profileFetchedAt.getTime() >= deps.profileStaleAfterMs;
+  }
+
   /**
-   * Creates the customer when new; fetches the profile when new or stale. A profile failure never loses the
-   * message. Nothing is written for a known customer with a fresh profile: one write less per message.
+   * Creates the customer when new, without a profile: the message must not wait for the Profile API. Answers
+   * whether a profile fetch is due (the workflow runs it beside the events). Nothing is written for a known customer.
    */
-  async function upsertCustomer(account: LinkedAccount, igsid: string, forceRefresh = false): Promise<void> {
-    const at = new Date(now());
+  async function ensureCustomer(account: LinkedAccount, igsid: string, firstOfConversation = false): Promise<boolean> {
     const key = makeCustomerKey(account.igAccountId, igsid);
     const created: Customer = {
       _id: key,
@@ -75,32 +88,28 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       profileFetchedAt: null,
       profileError: null,
       memberId: null,
-      firstSeenAt: at,
+      firstSeenAt: new Date(now()),
     };
     const read = (): Promise<Customer | null> => models.customers.findOne({ _id: key }).lean<Customer>();
     let customer = await read();
     if (!customer) customer = (await insertIfAbsent(models.customers, { ...created })) ? created : await read();
-    if (!customer) return;
-    const fresh = !forceRefresh && customer.profileFetchedAt && at.getTime() - customer.profileFetchedAt.getTime() < deps.profileStaleAfterMs;
-    // No token once the Facebook user who granted it had their data deleted: the customer keeps what is known.
-    if (fresh || !account.pageToken) return;
-    const pageToken = account.pageToken;
-    try {
-      const profile = await deps.graph.getUserProfile({ igsid, accessToken: deps.cipher.open(pageToken, { boundTo: account.igAccountId }), fields: ['name', 'username', 'profile_pic'] });
-      const username = profile.username || null;
-      const update: Record<string, unknown> = {
-        $set: { username, name: profile.name || null, profilePicUrl: profile.profilePic || null, profileFetchedAt: at, profileError: null },
-      };
-      // B10: the old username stays in the history; the new one is added the first time it is seen.
-      if (username && !customer.usernameHistory.some((entry) => entry.username === username)) {
-        update.$push = { usernameHistory: { username, seenAt: at } };
-      }
-      await models.customers.updateOne({ _id: key }, update);
-    } catch (error) {
-      const type = (error as { type?: string }).type ?? 'Error';
-      deps.logger.warn('profile fetch failed; the customer keeps what is known', { igAccountId: account.igAccountId, igsid, type, error: (error as Error).message });
-      await models.customers.updateOne({ _id: key }, { $set: { profileError: type } });
+    // No token once the Facebook user who granted it had their data deleted: nothing can be fetched.
+    if (!customer || !account.pageToken) return false;
+    // B10: each new conversation reads the profile again, whatever its age.
+    return firstOfConversation || profileIsStale(customer);
+  }
+
+  /** Stores a fetched profile; the old username stays in the history and the new one is added once (B10). */
+  async function storeProfile(customer: Customer, profile: UserProfile): Promise<void> {
+    const at = new Date(now());
+    const username = profile.username || null;
+    const update: Record<string, unknown> = {
+      $set: { username, name: profile.name || null, profilePicUrl: profile.profilePic || null, profileFetchedAt: at, profileError: null },
+    };
+    if (username && !customer.usernameHistory.some((entry) => entry.username === username)) {
+      update.$push = { usernameHistory: { username, seenAt: at } };
     }
+    await models.customers.updateOne({ _id: customer._id }, update);
   }
 
   async function touchConversation(
@@ -224,24 +233,24 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         const projection = projectMessage(payload, occurredAt.getTime());
         if (projection.kind === 'story_mention' && !account.settings.openOnStoryMention) return skip(event, input, 'story mentions do not open conversations for this account (A11)');
         if (projection.kind === 'post_share' && !account.settings.openOnPostShare) return skip(event, input, 'shared posts do not open conversations for this account (A11)');
-        await upsertCustomer(account, input.igsid, input.firstOfConversation);
+        const profileDue = await ensureCustomer(account, input.igsid, input.firstOfConversation);
         await insertMessage(messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
-        return recorded;
+        return { ...recorded, profileDue };
       }
       case 'postback': {
         const postback = (payload.postback ?? {}) as { title?: string; payload?: string };
-        await upsertCustomer(account, input.igsid, input.firstOfConversation);
+        const profileDue = await ensureCustomer(account, input.igsid, input.firstOfConversation);
         const projection: MessageProjection = { kind: 'postback', text: postback.title ?? postback.payload ?? null, attachments: [], story: null, replyToMid: null, quickReplyPayload: null };
         await insertMessage(messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
-        return recorded;
+        return { ...recorded, profileDue };
       }
       case 'referral': {
         const referral = (payload.referral ?? {}) as { ref?: string; source?: string };
-        await upsertCustomer(account, input.igsid, input.firstOfConversation);
+        const profileDue = await ensureCustomer(account, input.igsid, input.firstOfConversation);
         await touchConversation(input, account, { customerMessageAt: occurredAt, set: { lastReferral: { ref: referral.ref ?? null, source: referral.source ?? null, at: occurredAt } } });
-        return recorded;
+        return { ...recorded, profileDue };
       }
       case 'echo': {
         const known = await findByMid(event.mid);
@@ -322,14 +331,24 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     }
   }
 
+  /**
+   * A second dispatch of an event already applied (a retry after a crash, a sweeper's re-dispatch): the same
+   * answer, nothing changed; whether the profile is due is asked again, since the first answer may have been lost.
+   */
+  async function answerAgain(event: WebhookEvent, outcome: 'recorded' | 'skipped', input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
+    const moves = outcome === 'recorded' && movesWindow(event.kind as InboundEventKind);
+    const answer: RecordedInboundEvent = { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: moves, outcome };
+    if (!moves) return answer;
+    // Only a hint: an account unlinked since must not turn an applied event into a failed one.
+    const account = await loadAccount(input.igAccountId).catch(() => undefined);
+    return { ...answer, profileDue: account !== undefined && (await ensureCustomer(account, input.igsid, input.firstOfConversation)) };
+  }
+
   return {
     async recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
       const event = await models.webhookEvents.findOne({ _id: input.eventId }).lean<WebhookEvent>();
       if (!event) throw new ActivityError(FailureType.EventNotFound, `no stored webhook event ${input.eventId}`);
-      if (event.status === 'recorded' || event.status === 'skipped') {
-        // A second dispatch of an event already applied: the same answer, nothing changed.
-        return { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: event.status === 'recorded' && movesWindow(event.kind as InboundEventKind), outcome: event.status };
-      }
+      if (event.status === 'recorded' || event.status === 'skipped') return answerAgain(event, event.status, input);
       const account = await loadAccount(input.igAccountId);
       const result = await apply(event, input, account);
       if (result.outcome === 'recorded' || result.outcome === 'matched-own-send') {
@@ -339,6 +358,28 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         );
       }
       return result;
+    },
+
+    /**
+     * Fetches the customer's profile and stores it (B10). A failure is recorded on the customer (`profileError`)
+     * and raised, so Temporal retries what may pass; the customer keeps what is known meanwhile.
+     */
+    async refreshCustomerProfile(input: RefreshCustomerProfileInput): Promise<void> {
+      const account = await loadAccount(input.igAccountId);
+      const key = makeCustomerKey(input.igAccountId, input.igsid);
+      const customer = await models.customers.findOne({ _id: key }).lean<Customer>();
+      // No token once the Facebook user who granted it had their data deleted: nothing can be fetched.
+      if (!customer || !account.pageToken) return;
+      try {
+        const accessToken = deps.cipher.open(account.pageToken, { boundTo: account.igAccountId });
+        const profile = await deps.graph.getUserProfile({ igsid: input.igsid, accessToken, fields: ['name', 'username', 'profile_pic'], timeoutMs: profileFetchTimeoutMs });
+        await storeProfile(customer, profile);
+      } catch (error) {
+        const type = (error as { type?: string }).type ?? 'Error';
+        deps.logger.warn('profile fetch failed; the customer keeps what is known', { igAccountId: input.igAccountId, igsid: input.igsid, type, error: (error as Error).message });
+        await models.customers.updateOne({ _id: key }, { $set: { profileError: type } });
+        throw error;
+      }
     },
 
     async parkInboundEvent(input: ParkInboundEventInput): Promise<void> {

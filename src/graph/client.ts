@@ -141,7 +141,8 @@ export interface GraphClient {
   unsubscribeApp(pageId: string, pageToken: string): Promise<void>;
   sendMessage(input: SendMessageInput): Promise<SentMessage>;
   sendSenderAction(input: { accessToken: string; senderId?: string; recipientId: string; action: SenderAction }): Promise<void>;
-  getUserProfile(input: { igsid: string; accessToken: string; fields?: readonly string[] }): Promise<UserProfile>;
+  /** `timeoutMs` overrides the client's timeout for this call: a caller with a shorter budget gives up in time. */
+  getUserProfile(input: { igsid: string; accessToken: string; fields?: readonly string[]; timeoutMs?: number }): Promise<UserProfile>;
   /** A fresh link to the story a customer mentioned the account in; undefined when the story is gone. */
   getStoryMention(mid: string, accessToken: string): Promise<{ link: string; storyId: string } | undefined>;
 }
@@ -156,6 +157,8 @@ interface GraphRequest<S extends z.ZodType> {
   /** A repeat of the call cannot do harm, so a timeout is a plain transient failure. */
   idempotent: boolean;
   errorContext?: MetaErrorContext;
+  /** This call's own limit, instead of the client's. */
+  timeoutMs?: number;
 }
 
 /** The login dialog URL to send the owner to (Meta's, or any stand-in at the configured address). */
@@ -192,6 +195,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     if (call.accessToken !== undefined) headers.authorization = `Bearer ${call.accessToken}`;
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     const where = `${call.method} ${scrubUrl(url)}`;
+    const timeoutMs = call.timeoutMs ?? options.timeoutMs;
     const started = Date.now();
 
     let response: Response;
@@ -200,17 +204,17 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         method: call.method,
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const timedOut = (error as { name?: string } | null)?.name === 'TimeoutError';
       options.logger?.warn('graph call failed', { call: where, timedOut, durationMs: Date.now() - started });
       if (call.idempotent || isConnectionRefused(error)) {
-        throw new TransientUpstreamError(timedOut ? `${where} timed out after ${options.timeoutMs} ms` : `${where} failed: network error`);
+        throw new TransientUpstreamError(timedOut ? `${where} timed out after ${timeoutMs} ms` : `${where} failed: network error`);
       }
       throw new UnknownOutcomeError(
         timedOut
-          ? `${where} timed out after ${options.timeoutMs} ms: Meta may have acted on it`
+          ? `${where} timed out after ${timeoutMs} ms: Meta may have acted on it`
           : `${where} failed mid-flight: Meta may have acted on it`,
       );
     }
@@ -446,7 +450,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       });
     },
 
-    async getUserProfile({ igsid, accessToken, fields = DEFAULT_PROFILE_FIELDS }) {
+    async getUserProfile({ igsid, accessToken, fields = DEFAULT_PROFILE_FIELDS, timeoutMs }) {
       const data = await request({
         method: 'GET',
         path: `/${encodeURIComponent(igsid)}`,
@@ -454,6 +458,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         accessToken,
         schema: userProfileResponseSchema,
         idempotent: true,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
       });
       return {
         id: data.id,

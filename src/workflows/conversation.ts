@@ -2,7 +2,8 @@
  * conversationWorkflow, id `ig-conversation/<igAccountId>/<igsid>`: started or signalled (signalWithStart) by the
  * ingress for each stored webhook event; records each event through an activity, in arrival order; owns the
  * conversation's 7-day window (the run ends when the window closes, and the next customer message starts a new
- * run) and its outbox: replies accepted by the `sendMessages` update go out one at a time, in order.
+ * run) and its outbox: replies accepted by the `sendMessages` update go out one at a time, in order. The customer's
+ * profile is fetched beside the events, so no message waits for the Profile API.
  * Only ids, kinds and timestamps travel through it; message content lives in MongoDB.
  */
 import {
@@ -15,6 +16,8 @@ import {
   defineSignal,
   defineUpdate,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -70,6 +73,8 @@ export interface ConversationStatus {
   outbox: string[];
   sendingMessageId: string | null;
   sendNotBefore: number | null;
+  /** The customer's profile is being fetched (the inbox shows the customer without it meanwhile). */
+  profileFetching: boolean;
 }
 
 export interface SendMessagesRequest {
@@ -108,11 +113,24 @@ const ECHO_RECONCILE_MS = 60_000;
 /** Meta's rate limits without an announced wait. */
 const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
 
+/**
+ * Runs from before this change fetched the profile inside `recordInboundEvent`; replaying them must not schedule
+ * the separate fetch their histories do not have.
+ */
+const PROFILE_BESIDE_EVENTS_PATCH = 'profile-fetch-beside-events';
+
 const { recordInboundEvent } = proxyActivities<ConversationActivities>({
-  // A few database writes and one profile call: 10 s is ample, and bounds how long a crashed worker holds an event.
+  // A few database writes: 10 s is ample, and bounds how long a crashed worker holds an event.
   startToCloseTimeout: '10 seconds',
   // Bounded: an event that cannot be recorded is parked after this, so it never blocks the ones behind it.
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+const { refreshCustomerProfile } = proxyActivities<ConversationActivities>({
+  // The activity gives the Graph call 3 s: a slow Profile API ends as a failure recorded on the customer, not a timeout.
+  startToCloseTimeout: '5 seconds',
+  // Bounded: the customer is shown without a profile meanwhile, and a later message asks for it again.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 4 },
 });
 
 const { sendMessage } = proxyActivities<ConversationActivities>({
@@ -150,6 +168,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   let sendScope: CancellationScope | undefined;
   let closing = false;
   let stopping = false;
+  /** The customer's profile fetch in flight, if any. One at a time: the one running reads the newest profile anyway. */
+  let profileFetch: Promise<void> | undefined;
 
   const status = (): ConversationStatus => ({
     conversationId,
@@ -160,6 +180,7 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     outbox: outbox.map((entry) => entry.messageId),
     sendingMessageId: sending ?? null,
     sendNotBefore: sendNotBefore ?? null,
+    profileFetching: profileFetch !== undefined,
   });
 
   setHandler(inboundEventSignal, ({ eventId }) => {
@@ -339,6 +360,20 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
 
   const outboxStopped = runOutbox();
 
+  // --- the customer's profile: fetched beside the events, never ahead of them -----------------------------------
+
+  function fetchProfileBesideEvents(): void {
+    if (profileFetch !== undefined) return;
+    profileFetch = refreshCustomerProfile({ igAccountId: input.igAccountId, igsid: input.igsid })
+      .catch((error: unknown) => {
+        // The activity recorded it on the customer; the conversation goes on, and a later message asks again.
+        log.warn('profile fetch failed', { igsid: input.igsid, failure: failureOf(error).type });
+      })
+      .finally(() => {
+        profileFetch = undefined;
+      });
+  }
+
   // --- the inbound events and the window ------------------------------------------------------------------------
 
   for (;;) {
@@ -362,6 +397,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
           continue;
         }
         if (recorded.settledMessageId !== undefined) confirmedByEcho.push(recorded.settledMessageId);
+        // Started, not awaited: the next events are recorded while the Profile API answers, however slowly.
+        if (recorded.profileDue === true && patched(PROFILE_BESIDE_EVENTS_PATCH)) fetchProfileBesideEvents();
         eventsRecorded += 1;
         if (recorded.movesWindow) {
           windowClosesAt = nextWindowClosesAt(windowClosesAt, recorded.occurredAt);
@@ -379,6 +416,9 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     if (workflowInfo().continueAsNewSuggested) {
       stopping = true;
       await outboxStopped;
+      // A pending activity does not follow continue-as-new (its retries stop, its outcome is lost), and
+      // allHandlersFinished counts only signal and update handlers: the fetch is awaited by name.
+      if (profileFetch !== undefined) await profileFetch;
       await condition(allHandlersFinished);
       return continueAsNew<typeof conversationWorkflow>(
         next({ conversationId, windowClosesAt, lastCustomerMessageAt, outbox, settledMessageIds: settled, heldEventIds: [], sendNotBefore }),
@@ -394,6 +434,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     await closeConversation({ conversationId, igAccountId: input.igAccountId, igsid: input.igsid, closedAt: closeRequestedAt ?? closesAt });
     state = 'closed';
     upsertSearchAttributes([{ key: ConversationStateKey, value: state }]);
+    // Settled after the close, which it must not delay; before the run ends, as for continue-as-new above.
+    if (profileFetch !== undefined) await profileFetch;
     await condition(allHandlersFinished);
     // An event that came in while the close ran opens the next conversation instead of vanishing.
     if (pending.length > 0 || held.length > 0) return continueAsNew<typeof conversationWorkflow>(next({}));

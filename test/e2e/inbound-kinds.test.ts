@@ -30,6 +30,14 @@ describe('inbound events become conversations', () => {
     return { sent, messages };
   }
 
+  /** The customer as the inbox shows it, once the profile (fetched beside the message) has arrived. */
+  function profileOf(igsid: string, username: string): Promise<Json> {
+    return world.eventually(async () => {
+      const { body } = await world.inbox(`/v1/customers/${DEMO.igAccount.id}/${igsid}`);
+      return body.customer.username === username ? body.customer : undefined;
+    }, 20_000, `the profile of ${username}`);
+  }
+
   let minaIgsid = '';
   let count = 0;
 
@@ -44,10 +52,10 @@ describe('inbound events become conversations', () => {
     expect(conversation).toMatchObject({ state: 'open', igAccountId: DEMO.igAccount.id, igsid: sent.igsid });
     expect(Date.parse(conversation.windowClosesAt)).toBe(sent.timestamp + 7 * 24 * 3600 * 1000);
 
-    const { body } = await world.inbox(`/v1/customers/${DEMO.igAccount.id}/${sent.igsid}`);
-    expect(body.customer).toMatchObject({ username: MINA, name: DEMO.customers[0].name, anonymous: false, displayName: DEMO.customers[0].name });
-    expect(body.customer.profilePicUrl).toMatch(/^http/);
-    expect(body.customer.usernameHistory.map((entry: Json) => entry.username)).toEqual([MINA]);
+    const customer = await profileOf(sent.igsid, MINA);
+    expect(customer).toMatchObject({ username: MINA, name: DEMO.customers[0].name, anonymous: false, displayName: DEMO.customers[0].name });
+    expect(customer.profilePicUrl).toMatch(/^http/);
+    expect(customer.usernameHistory.map((entry: Json) => entry.username)).toEqual([MINA]);
 
     const list = await world.inbox(`/v1/channels/${world.channelId}/conversations?state=open&igAccountId=${DEMO.igAccount.id}`);
     expect(list.body.conversations.map((c: Json) => c.igsid)).toContain(sent.igsid);
@@ -56,8 +64,7 @@ describe('inbound events become conversations', () => {
 
   it('a customer without name or picture is anonymous', async () => {
     const { sent } = await act({ kind: 'text', text: 'hello' }, 1, ANON);
-    const { body } = await world.inbox(`/v1/customers/${DEMO.igAccount.id}/${sent.igsid}`);
-    expect(body.customer).toMatchObject({ username: ANON, anonymous: true, displayName: 'Anonymous' });
+    expect(await profileOf(sent.igsid, ANON)).toMatchObject({ username: ANON, anonymous: true, displayName: 'Anonymous' });
   });
 
   it.each([
@@ -194,10 +201,7 @@ describe('inbound events become conversations', () => {
   it('a changed username shows on the next message, and the old one stays in the history', async () => {
     await world.control('PATCH', `/ig-users/${DEMO.customers[0].id}`, { username: 'mina.renamed' });
     await world.customer({ kind: 'text', text: 'new handle, same me' }, 'mina.renamed');
-    const customer = await world.eventually(async () => {
-      const { body } = await world.inbox(`/v1/customers/${DEMO.igAccount.id}/${minaIgsid}`);
-      return body.customer.username === 'mina.renamed' ? body.customer : undefined;
-    }, 20_000, 'the new username');
+    const customer = await profileOf(minaIgsid, 'mina.renamed');
     expect(customer.usernameHistory.map((entry: Json) => entry.username)).toEqual([MINA, 'mina.renamed']);
     const conversation = await world.conversationOf(minaIgsid);
     expect(conversation.igsid).toBe(minaIgsid);

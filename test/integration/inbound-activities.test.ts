@@ -1,10 +1,10 @@
 /**
  * The inbound activities on their own (DESIGN.md "activities" layer): run in MockActivityEnvironment against the
  * real database and the Meta emulator's Profile API, with events the emulator really delivered to the ingress.
- * No worker runs, so each event is applied only when the test says so.
+ * No worker runs, so each event is applied, and each profile fetched, only when the test says so.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { RecordedInboundEvent, RecordInboundEventInput } from '../../src/activities/conversation-contract';
+import type { RecordedInboundEvent, RecordInboundEventInput, RefreshCustomerProfileInput } from '../../src/activities/conversation-contract';
 import { withFailureMapping } from '../../src/activities/failures';
 import { createInboundActivities, type InboundActivities } from '../../src/activities/inbound';
 import { createLogger } from '../../src/logger';
@@ -30,7 +30,13 @@ describe('inbound activities', () => {
       logger: createLogger({ write: () => undefined }),
       appId: world.engine.config.meta.appId,
       profileStaleAfterMs: 60 * 60 * 1000,
+      // Short, so the slow Profile API below is given up on quickly.
+      profileFetchTimeoutMs: 500,
     }));
+  });
+
+  afterEach(async () => {
+    await world.control('DELETE', '/faults/profile-api');
   });
 
   afterAll(async () => {
@@ -46,6 +52,8 @@ describe('inbound activities', () => {
   }
 
   const record = (args: RecordInboundEventInput): Promise<RecordedInboundEvent> => environment.run(() => activities.recordInboundEvent(args));
+  const refresh = (args: RefreshCustomerProfileInput): Promise<void> => environment.run(() => activities.refreshCustomerProfile(args));
+  const customerOf = (igsid: string) => world.engine.models.customers.findOne({ _id: makeCustomerKey(DEMO.igAccount.id, igsid) }).lean();
 
   const input = (eventId: string, igsid: string, conversationId: string, firstOfConversation: boolean) => ({
     eventId,
@@ -68,26 +76,53 @@ describe('inbound activities', () => {
     expect((await world.engine.models.webhookEvents.findOne({ _id: eventId }).lean())?.status).toBe('recorded');
   });
 
-  it('fetches the profile on the first message of a conversation and when stale, not on every message (B10)', async () => {
+  it('stores a new customer without the profile and says it is due; the fetch adds it, again for each new conversation (B10)', async () => {
     const customer = DEMO.customers[1];
     const first = await delivered('hello', customer.username);
-    await record(input(first.eventId, first.igsid, 'conv-b10-1', true));
-    const key = makeCustomerKey(DEMO.igAccount.id, first.igsid);
-    expect((await world.engine.models.customers.findOne({ _id: key }).lean())?.username).toBe(customer.username);
+    const answer = await record(input(first.eventId, first.igsid, 'conv-b10-1', true));
+    // The message is stored before anything is asked of the Profile API.
+    expect(answer).toMatchObject({ outcome: 'recorded', profileDue: true });
+    expect(await world.engine.models.messages.countDocuments({ _id: first.mid })).toBe(1);
+    expect(await customerOf(first.igsid)).toMatchObject({ username: null, profileFetchedAt: null, profileError: null });
+    await refresh({ igAccountId: DEMO.igAccount.id, igsid: first.igsid });
+    expect((await customerOf(first.igsid))?.username).toBe(customer.username);
 
     await world.control('PATCH', `/ig-users/${customer.id}`, { username: 'anon.renamed' });
     const sameConversation = await delivered('still me', 'anon.renamed');
-    await record(input(sameConversation.eventId, first.igsid, 'conv-b10-1', false));
-    // Within the same conversation and under the staleness limit: no Profile API call, the old name stays.
-    expect((await world.engine.models.customers.findOne({ _id: key }).lean())?.username).toBe(customer.username);
+    // Within the same conversation and under the staleness limit: no fetch is due, the old name stays.
+    expect((await record(input(sameConversation.eventId, first.igsid, 'conv-b10-1', false))).profileDue).toBe(false);
+    expect((await customerOf(first.igsid))?.username).toBe(customer.username);
 
     const nextConversation = await delivered('new week, new chat', 'anon.renamed');
-    await record(input(nextConversation.eventId, first.igsid, 'conv-b10-2', true));
-    const renamed = await world.engine.models.customers.findOne({ _id: key }).lean();
+    expect((await record(input(nextConversation.eventId, first.igsid, 'conv-b10-2', true))).profileDue).toBe(true);
+    await refresh({ igAccountId: DEMO.igAccount.id, igsid: first.igsid });
+    const renamed = await customerOf(first.igsid);
     expect(renamed?.username).toBe('anon.renamed');
     expect(renamed?.usernameHistory.map((entry) => entry.username)).toEqual([customer.username, 'anon.renamed']);
     // The earlier conversation keeps its messages, under the same customer.
     expect(await world.engine.models.messages.countDocuments({ conversationId: 'conv-b10-1' })).toBe(2);
+  });
+
+  it('gives up on a slow Profile API after its own timeout: the failure is on the customer and may be retried', async () => {
+    await world.control('POST', '/ig-users', { username: 'slow.profile', name: 'Slow Profile' });
+    const sent = await delivered('are you there?', 'slow.profile');
+    await world.control('PUT', '/faults/profile-api', { mode: 'slow', count: 1, hangMs: 5_000, igsid: sent.igsid });
+    expect((await record(input(sent.eventId, sent.igsid, 'conv-slow', true))).profileDue).toBe(true);
+    await expect(refresh({ igAccountId: DEMO.igAccount.id, igsid: sent.igsid })).rejects.toMatchObject({ type: 'TransientUpstream', nonRetryable: false });
+    expect(await customerOf(sent.igsid)).toMatchObject({ username: null, profileError: 'TransientUpstream' });
+    // The next attempt is served: the profile is stored and the failure cleared.
+    await refresh({ igAccountId: DEMO.igAccount.id, igsid: sent.igsid });
+    expect(await customerOf(sent.igsid)).toMatchObject({ username: 'slow.profile', name: 'Slow Profile', profileError: null });
+  });
+
+  it('fails at once, without retry, on a permanent refusal, and keeps it on the customer', async () => {
+    await world.control('POST', '/ig-users', { username: 'refused.profile' });
+    const sent = await delivered('hi', 'refused.profile');
+    await world.control('PUT', '/faults/profile-api', { mode: 'refusal', refusal: 'consent_required', rate: 1, igsid: sent.igsid });
+    await record(input(sent.eventId, sent.igsid, 'conv-refused', true));
+    await expect(refresh({ igAccountId: DEMO.igAccount.id, igsid: sent.igsid })).rejects.toMatchObject({ type: 'ConsentRequired', nonRetryable: true });
+    expect(await customerOf(sent.igsid)).toMatchObject({ username: null, profileError: 'ConsentRequired' });
+    expect(await world.engine.models.messages.countDocuments({ _id: sent.mid })).toBe(1);
   });
 
   it('fails without retry for an event that was never stored', async () => {

@@ -1,7 +1,8 @@
 /**
  * Stub activities of the conversation workflow for workflow tests on the time-skipping server (the only layer
  * where activities are stubbed). Inbound events get the Meta timestamps a test chose; sends follow a script of
- * outcomes per message, raised through the engine's real failure mapping; each call is logged with the server's
+ * outcomes per message, raised through the engine's real failure mapping; profile fetches follow a script of
+ * outcomes too, and can be held like a Profile API that does not answer yet; each call is logged with the server's
  * (simulated) time at which it was scheduled.
  */
 import { Context } from '@temporalio/activity';
@@ -16,6 +17,7 @@ import type {
 import { withFailureMapping } from '../../src/activities/failures';
 
 export type ScriptedSend = 'sent' | Error;
+export type ScriptedProfileFetch = 'stored' | Error;
 
 export interface StubLog {
   recorded: string[];
@@ -25,6 +27,10 @@ export interface StubLog {
   unknownSettled: string[];
   accountProblems: AccountProblemInput[];
   parked: string[];
+  /** Every attempt to fetch a profile, when it started. */
+  profileFetches: Array<{ igsid: string; attempt: number }>;
+  /** Profiles stored, in order, by customer. */
+  profilesStored: string[];
 }
 
 export interface ConversationStubs {
@@ -34,13 +40,19 @@ export interface ConversationStubs {
   events: Map<string, RecordedInboundEvent | Error>;
   /** What each attempt to send a message does, in order; when the script runs out, the message is sent. */
   sendScript: Map<string, ScriptedSend[]>;
+  /** What each attempt to fetch a profile does, in order; when the script runs out, the profile is stored. */
+  profileScript: ScriptedProfileFetch[];
+  /** Holds every profile fetch until the answered function is called (a Profile API that does not answer yet). */
+  holdProfileFetches(): () => void;
 }
 
 const scheduledAt = (): number => Context.current().info.scheduledTimestampMs;
 
 export function createConversationStubs(events: Map<string, RecordedInboundEvent | Error> = new Map()): ConversationStubs {
-  const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [] };
+  const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [], profileFetches: [], profilesStored: [] };
   const sendScript = new Map<string, ScriptedSend[]>();
+  const profileScript: ScriptedProfileFetch[] = [];
+  let profileHold: Promise<void> | undefined;
   const activities: ConversationActivities = {
     async recordInboundEvent({ eventId }) {
       const event = events.get(eventId);
@@ -48,6 +60,13 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
       if (event instanceof Error) throw event;
       log.recorded.push(eventId);
       return event;
+    },
+    async refreshCustomerProfile({ igsid }) {
+      log.profileFetches.push({ igsid, attempt: Context.current().info.attempt });
+      if (profileHold) await profileHold;
+      const next = profileScript.shift();
+      if (next instanceof Error) throw next;
+      log.profilesStored.push(igsid);
     },
     async closeConversation(input) {
       log.closed.push({ ...input, firedAt: scheduledAt() });
@@ -72,5 +91,15 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
       log.accountProblems.push(input);
     },
   };
-  return { activities: withFailureMapping(activities), log, events, sendScript };
+  const holdProfileFetches = (): (() => void) => {
+    let release = (): void => undefined;
+    profileHold = new Promise((resolve) => {
+      release = () => {
+        profileHold = undefined;
+        resolve();
+      };
+    });
+    return release;
+  };
+  return { activities: withFailureMapping(activities), log, events, sendScript, profileScript, holdProfileFetches };
 }

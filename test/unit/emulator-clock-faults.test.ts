@@ -1,6 +1,6 @@
-/** The emulator's controllable clock and Send API fault switches. */
+/** The emulator's controllable clock and its Send API and Profile API fault switches. */
 import { createClock } from '../../emulator/clock';
-import { createFaultSwitches, faultRuleSchema } from '../../emulator/faults';
+import { createFaultSwitches, faultRuleSchema, profileFaultRuleSchema, type ProfileFaultRule } from '../../emulator/faults';
 
 describe('createClock', () => {
   it('follows real time plus an offset that advance, set and reset move', () => {
@@ -54,5 +54,20 @@ describe('fault switches', () => {
     expect(faultRuleSchema.safeParse({ mode: 'timeout' }).success).toBe(false);
     expect(faultRuleSchema.safeParse({ mode: 'timeout', count: 1, rate: 0.5 }).success).toBe(false);
     expect(faultRuleSchema.parse({ mode: 'server_error', count: 1 }).status).toBe(503);
+  });
+
+  it('narrows a Profile API fault to one customer of one account', () => {
+    const faults = createFaultSwitches<ProfileFaultRule>();
+    faults.set(profileFaultRuleSchema.parse({ mode: 'slow', count: 1, igAccountId: 'x', igsid: 'c1', hangMs: 12_000 }));
+    expect(faults.next('x', 'c2')).toBeNull();
+    expect(faults.next('y', 'c1')).toBeNull();
+    expect(faults.next('x', 'c1')).toMatchObject({ mode: 'slow', hangMs: 12_000 });
+    expect(faults.current()).toBeNull();
+  });
+
+  it('a Profile API refusal names which one', () => {
+    expect(profileFaultRuleSchema.safeParse({ mode: 'refusal', count: 1 }).success).toBe(false);
+    expect(profileFaultRuleSchema.safeParse({ mode: 'transient', count: 1, refusal: 'not_found' }).success).toBe(false);
+    expect(profileFaultRuleSchema.parse({ mode: 'refusal', rate: 1, refusal: 'consent_required' }).refusal).toBe('consent_required');
   });
 });
