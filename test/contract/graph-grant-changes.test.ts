@@ -4,7 +4,7 @@
  * selected again keeps working with those same tokens. A business of its own, so the demo one stays as it is.
  */
 import { NotFoundError, PermissionDeniedError, TokenInvalidError } from '../../src/domain/errors';
-import { APP_ID, REDIRECT_URI, SCOPES, type Harness, type Json, startHarness } from './support/harness';
+import { APP_ID, REDIRECT_URI, SCOPES, type Harness, type Json, startHarness, rejection } from './support/harness';
 
 const OWNER = { name: 'Sam Twoshops', email: 'sam.twoshops@example.com', password: 'two-shops-password' };
 
@@ -33,15 +33,6 @@ async function login(selected: Shop[] | Array<{ pageId: string; igAccountId: str
   expect(dialog.status).toBe(200);
   const short = await h.client.exchangeCode({ code: String(dialog.body.code), redirectUri: REDIRECT_URI });
   return (await h.client.exchangeForLongLivedToken(short.accessToken)).accessToken;
-}
-
-async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(type);
-  return error as T;
 }
 
 const sendAs = (shop: Shop, text: string) => h.client.sendMessage({ accessToken: shop.pageToken, recipientId: shop.customerIgsid, message: { kind: 'text', text } });

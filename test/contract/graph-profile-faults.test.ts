@@ -3,7 +3,7 @@
  * client: a slow answer, a hang, Meta's transient error and its permanent refusals, each in Meta's shape.
  */
 import { ConsentRequiredError, NotFoundError, TransientUpstreamError } from '../../src/domain/errors';
-import { DEMO, type Harness, makeClient, startHarness } from './support/harness';
+import { DEMO, type Harness, makeClient, startHarness, rejection } from './support/harness';
 
 let h: Harness;
 let pageToken: string;
@@ -24,15 +24,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await h.control('DELETE', '/faults/profile-api');
 });
-
-async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(type);
-  return error as T;
-}
 
 const profileOf = (igsid: string, client = h.client) => client.getUserProfile({ igsid, accessToken: pageToken });
 

@@ -13,7 +13,7 @@ import {
 } from '../../src/domain/errors';
 import { parseWebhookPayload } from '../../emulator/webhook-schema';
 import { permanentSendRefusals } from '../support/refusals';
-import { APP_ID, DEMO, type Harness, type Json, makeClient, startHarness, startMediaServer } from './support/harness';
+import { APP_ID, DEMO, type Harness, type Json, makeClient, startHarness, startMediaServer, rejection } from './support/harness';
 
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF'), Buffer.alloc(64)]);
@@ -54,15 +54,6 @@ beforeEach(async () => {
   // Each test starts inside a fresh 24-hour window.
   await h.customer({ kind: 'text', text: 'a new question' });
 });
-
-async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(type);
-  return error as T;
-}
 
 const sendText = (text: string, extra: { tag?: 'HUMAN_AGENT'; recipientId?: string } = {}) =>
   h.client.sendMessage({ accessToken: pageToken, recipientId: extra.recipientId ?? customerIgsid, message: { kind: 'text', text }, ...(extra.tag ? { tag: extra.tag } : {}) });

@@ -203,3 +203,13 @@ export async function startHarness(options: { webhookTimeoutMs?: number; retryDe
   };
   return harness;
 }
+
+/** The error a promise rejects with, checked to be of `type` (a resolution fails the test). */
+export async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(type);
+  return error as T;
+}
