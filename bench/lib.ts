@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ferretDbUri, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
+import { findFreePort, localMongoUri, startMongoServer, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
 
 export interface Distribution {
   count: number;
@@ -57,7 +57,7 @@ export interface LocalServices {
   stop(options?: { keepLogs?: boolean }): Promise<void>;
 }
 
-/** Starts FerretDB and the Temporal dev server on free ports with throw-away state, unless the environment names them. */
+/** Starts the local database and the Temporal dev server on free ports with throw-away state, unless the environment names them. */
 export async function startLocalServices(database: string): Promise<LocalServices> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-bench-'));
   const processes: ManagedProcess[] = [];
@@ -68,11 +68,11 @@ export async function startLocalServices(database: string): Promise<LocalService
     tasks.push(
       (async () => {
         const port = await findFreePort();
-        processes.push(await startFerretDb({ port, dataDir: path.join(workDir, 'ferretdb'), output: { file: path.join(workDir, 'ferretdb.log') } }));
-        process.env.MONGODB_URI = ferretDbUri(port, database);
+        processes.push(await startMongoServer({ port, dataDir: path.join(workDir, 'mongo'), output: { file: path.join(workDir, 'mongo-server.log') } }));
+        process.env.MONGODB_URI = localMongoUri(port, database);
       })(),
     );
-    used.push('FerretDB (SQLite) as a child process');
+    used.push('the local database (mongo-java-server on H2) as a child process');
   }
   if (process.env.TEMPORAL_ADDRESS) used.push('the Temporal server at TEMPORAL_ADDRESS');
   else {

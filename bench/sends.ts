@@ -1,6 +1,6 @@
 /**
  * Send benchmark: how fast replies go from the inbox API to Meta. Everything is real and local: the Temporal dev
- * server and FerretDB (started here unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API and the worker in
+ * server and the local database (started here unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API and the worker in
  * this process, and the Meta emulator in this process with its demo account linked (test/support/inbound-world.ts).
  *
  * Warm-up: N customers each write once through the emulator, which opens N conversations (each a workflow).

@@ -2,8 +2,8 @@
  * Webhook ingress benchmark: how fast the engine acknowledges Meta's webhooks, and how long a message takes from
  * the webhook POST to being readable in the inbox.
  *
- * Everything is real and local: a Temporal dev server and FerretDB (from .tools/bin, on free ports, throw-away
- * state), the API app and the worker in this process, and the Meta emulator in this process with its demo
+ * Everything is real and local: a Temporal dev server and the local database (from .tools/bin, on free ports,
+ * throw-away state, unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API app and the worker in this process, and the Meta emulator in this process with its demo
  * Instagram account linked to a channel (test/support/inbound-world.ts). Customers are created through the
  * emulator's control API and each sends one first message through the emulator (the warm-up: it gives the
  * Profile API consent, fetches each profile and starts each conversation workflow). The measured load is then
@@ -20,7 +20,7 @@
  *   npm run bench:webhooks -- --customers 200 --singles 2000 --batches 20 --visible-timeout-ms 600000
  *
  * The defaults finish in about a minute on two cores; the second line is the size the inbound issue talks about,
- * which the local FerretDB (SQLite, no index use except on _id) does not keep up with on two cores.
+ * which takes minutes on two cores.
  * Each flag also reads from the environment (BENCH_CUSTOMERS, BENCH_SINGLES, ...). Exits 0 when every message
  * of an acknowledged delivery arrived once and in order, 1 otherwise.
  */
@@ -62,7 +62,7 @@ type NumericFlag = keyof typeof flags;
 
 function usage(): string {
   const lines = Object.entries(flags).map(([name, flag]) => `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default})`);
-  return ['usage: npm run bench:webhooks -- [flags]', ...lines, `  --${'keep-logs'.padEnd(22)} keep the Temporal and FerretDB logs (env BENCH_KEEP_LOGS=1)`].join('\n');
+  return ['usage: npm run bench:webhooks -- [flags]', ...lines, `  --${'keep-logs'.padEnd(22)} keep the Temporal and database logs (env BENCH_KEEP_LOGS=1)`].join('\n');
 }
 
 function readSettings(argv: string[]): Settings {
@@ -174,8 +174,8 @@ function buildDeliveries(options: { runId: string; prefix: string; igAccountId: 
 /**
  * When each message became visible. The recording activity inserts the message, updates the conversation and then
  * stamps its webhook event `recorded` with `recordedAt`, so `recordedAt` is a tight upper bound of the moment the
- * message was readable. Reading it after the fact costs nothing while the load runs; a FerretDB query by a field
- * other than `_id` scans the whole collection, so polling for each message would itself slow the engine down.
+ * message was readable. Reading it after the fact costs nothing while the load runs; a query of the local database by
+ * a field other than `_id` scans the whole collection, so polling for each message would itself slow the engine down.
  * Until then, one count per `pollMs` tells when the scenario is done.
  */
 async function waitUntilRecorded(
@@ -372,7 +372,7 @@ async function main(): Promise<number> {
         },
       );
       const stoppedInTime = await Promise.race([engineStopped ?? Promise.resolve(true), delay(20_000).then(() => false)]);
-      if (!stoppedInTime) console.error('engine still stopping after 20 s; stopping Temporal and FerretDB under it');
+      if (!stoppedInTime) console.error('engine still stopping after 20 s; stopping Temporal and the database under it');
       await services?.stop({ keepLogs: settings.keepLogs });
       if (!stoppedInTime) await Promise.race([engineStopped, delay(10_000)]);
     })());

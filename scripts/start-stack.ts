@@ -1,6 +1,6 @@
 /**
  * `npm start`: runs the whole local stack in one terminal and stops all of it on Ctrl-C.
- * FerretDB and the Temporal dev server keep their state under the data folder, so it survives a restart.
+ * The database and the Temporal dev server keep their state under the data folder, so it survives a restart.
  * With MONGODB_URI / TEMPORAL_ADDRESS set, those services are used as they are and not started.
  */
 import { existsSync } from 'node:fs';
@@ -9,10 +9,10 @@ import { loadEmulatorConfig } from '../emulator/config';
 import { loadConfig, loadStackConfig } from '../src/config';
 import {
   delay,
-  ferretDbUri,
+  localMongoUri,
   repoRoot,
   spawnManaged,
-  startFerretDb,
+  startMongoServer,
   startTemporalDevServer,
   waitUntilReady,
   type ManagedProcess,
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const stack = loadStackConfig(path.join(repoRoot, '.data'));
   // The local operator token and token keyring, made once per install in the data folder, unless set.
   const childEnv: NodeJS.ProcessEnv = withLocalSecrets(process.env, stack.dataDir);
-  if (stack.startMongo) childEnv.MONGODB_URI = ferretDbUri(stack.ferretDbPort, 'instagram_dm');
+  if (stack.startMongo) childEnv.MONGODB_URI = localMongoUri(stack.mongoPort, 'instagram_dm');
   if (stack.startTemporal) {
     childEnv.TEMPORAL_ADDRESS = `127.0.0.1:${stack.temporalPort}`;
     childEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${stack.temporalUiPort}`;
@@ -77,10 +77,10 @@ async function main(): Promise<void> {
 
   try {
     if (stack.startMongo) {
-      say(`starting FerretDB on 127.0.0.1:${stack.ferretDbPort} (data in ${path.relative(repoRoot, stack.dataDir)}/ferretdb)`);
-      watch(await startFerretDb({ port: stack.ferretDbPort, dataDir: path.join(stack.dataDir, 'ferretdb'), output: { file: path.join(logs, 'ferretdb.log') } }));
+      say(`starting the database on 127.0.0.1:${stack.mongoPort} (data in ${path.relative(repoRoot, stack.dataDir)}/mongo)`);
+      watch(await startMongoServer({ port: stack.mongoPort, dataDir: path.join(stack.dataDir, 'mongo'), output: { file: path.join(logs, 'mongo-server.log') } }));
     } else {
-      say('MONGODB_URI is set: using that database, not starting FerretDB');
+      say('MONGODB_URI is set: using that database, not starting the local one');
     }
     if (stack.startTemporal) {
       say(`starting the Temporal dev server on 127.0.0.1:${stack.temporalPort} (UI on ${stack.temporalUiPort})`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: set up what is missing (node modules, Temporal binaries, FerretDB, build), then run every test layer:
+# `npm test`: set up what is missing (node modules, Temporal binaries, the database, build), then run every test layer:
 # unit, workflows (time-skipping server), contract (Graph client against the emulator), integration and end to end
-# (real Temporal dev server and FerretDB, started and stopped by the harness). Extra arguments go to jest.
+# (real Temporal dev server and the local database, started and stopped by the harness). Extra arguments go to jest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -252,14 +252,15 @@ export interface StackConfig {
   dataDir: string;
   temporalPort: number;
   temporalUiPort: number;
-  ferretDbPort: number;
+  /** The local database's port (mongo-java-server on H2). */
+  mongoPort: number;
 }
 
 const stackSchema = z.object({
   DATA_DIR: z.string().min(1).optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
-  FERRETDB_PORT: port.default(27017),
+  MONGO_PORT: port.default(27017),
 });
 
 export function loadStackConfig(defaultDataDir: string, source: Environment = process.env): StackConfig {
@@ -276,7 +277,7 @@ export function loadStackConfig(defaultDataDir: string, source: Environment = pr
     dataDir: e.DATA_DIR ?? defaultDataDir,
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,
-    ferretDbPort: e.FERRETDB_PORT,
+    mongoPort: e.MONGO_PORT,
   };
 }
 

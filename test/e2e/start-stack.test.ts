@@ -41,14 +41,14 @@ async function waitForOutput(run: Launch, text: string, timeoutMs: number): Prom
 describe('npm start (the local stack launcher)', () => {
   let dataDir = '';
   let env: NodeJS.ProcessEnv;
-  let ports: Record<'api' | 'temporal' | 'ui' | 'ferretdb' | 'emulator', number>;
+  let ports: Record<'api' | 'temporal' | 'ui' | 'mongo' | 'emulator', number>;
   let current: Launch | undefined;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-stack-'));
     if (!existsSync(path.join(repoRoot, 'dist', 'server.js'))) throw new Error('dist/ is missing: run `npm test` (it builds) or `npm run build` first');
-    ports = { api: await findFreePort(), temporal: await findFreePort(), ui: await findFreePort(), ferretdb: await findFreePort(), emulator: await findFreePort() };
-    env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), FERRETDB_PORT: String(ports.ferretdb), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn' };
+    ports = { api: await findFreePort(), temporal: await findFreePort(), ui: await findFreePort(), mongo: await findFreePort(), emulator: await findFreePort() };
+    env = { ...process.env, DATA_DIR: dataDir, API_PORT: String(ports.api), TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), MONGO_PORT: String(ports.mongo), EMULATOR_PORT: String(ports.emulator), LOG_LEVEL: 'warn' };
     // The launcher makes the install's own secrets: none may come from the harness.
     delete env.OPERATOR_TOKEN;
     delete env.TOKEN_ENCRYPTION_KEYS;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ensureIndexes } from '../../src/db/models';
+import { createModels, ensureIndexes } from '../../src/db/models';
 import { makeNoticeId, createNoticeBoard, type NoticeBoard, type NoticeInput } from '../../src/notices/notice-board';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, pageThrough, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel, type TestManager } from '../support/inbox-fixtures';
@@ -374,12 +374,20 @@ describe('channels, managers, API keys and notices', () => {
 
   describe('a database of an earlier version', () => {
     it("drops the old unique index on the managers' key hash, which would refuse every second manager without one", async () => {
-      await engine.models.managers.collection.createIndex({ apiKeyHash: 1 }, { unique: true, name: 'apiKeyHash_1' });
-      await ensureIndexes(engine.models);
-      expect(await engine.models.managers.collection.indexExists('apiKeyHash_1')).toBe(false);
-      const channel = await fixtures.channel('upgraded');
-      await fixtures.manager(channel.channelId, 'agent');
-      expect(await engine.models.managers.countDocuments({ channelId: channel.channelId })).toBe(2);
+      // A database of its own, as that version left it: every manager had a key hash, under a unique index (which a
+      // database refuses to build over two managers without one, as MongoDB does).
+      const earlier = createModels(engine.database.useDb(`igdm_earlier_${uid()}`));
+      const manager = (managerId: string, apiKeyHash?: string) => ({ _id: managerId, managerId, channelId: 'upgraded', name: managerId, role: 'agent', createdAt: new Date(), ...(apiKeyHash ? { apiKeyHash } : {}) });
+      await earlier.managers.collection.insertMany([manager('owner', 'hash-1'), manager('agent', 'hash-2')] as never[]);
+      await earlier.managers.collection.createIndex({ apiKeyHash: 1 }, { unique: true, name: 'apiKeyHash_1' });
+      try {
+        await ensureIndexes(earlier);
+        expect(await earlier.managers.collection.indexExists('apiKeyHash_1')).toBe(false);
+        await earlier.managers.collection.insertMany([manager('invited-1'), manager('invited-2')] as never[]);
+        expect(await earlier.managers.countDocuments({ channelId: 'upgraded' })).toBe(4);
+      } finally {
+        await earlier.managers.db.dropDatabase();
+      }
     });
   });
 

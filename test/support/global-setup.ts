@@ -1,12 +1,12 @@
 /**
- * Starts the real services the integration layer needs, once per jest run: a Temporal dev server and FerretDB,
+ * Starts the real services the integration layer needs, once per jest run: a Temporal dev server and the database,
  * each on a free port with throw-away state. With TEMPORAL_ADDRESS / MONGODB_URI already set, those are used
  * instead and nothing is started. Test files read the addresses from the environment set here.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ferretDbUri, findFreePort, startFerretDb, startTemporalDevServer, type ManagedProcess } from '../../scripts/lib/processes';
+import { findFreePort, localMongoUri, startMongoServer, startTemporalDevServer, type ManagedProcess } from '../../scripts/lib/processes';
 
 export interface HarnessState {
   processes: ManagedProcess[];
@@ -28,8 +28,8 @@ export default async function globalSetup(): Promise<void> {
     tasks.push(
       (async () => {
         const port = await findFreePort();
-        processes.push(await startFerretDb({ port, dataDir: path.join(workDir, 'ferretdb'), output: { file: path.join(workDir, 'ferretdb.log') } }));
-        process.env.MONGODB_URI = ferretDbUri(port, 'igdm_test');
+        processes.push(await startMongoServer({ port, dataDir: path.join(workDir, 'mongo'), output: { file: path.join(workDir, 'mongo-server.log') } }));
+        process.env.MONGODB_URI = localMongoUri(port, 'igdm_test');
       })(),
     );
   }

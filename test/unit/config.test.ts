@@ -147,7 +147,7 @@ describe('secrets in production', () => {
 
 describe('loadStackConfig', () => {
   it('starts both services when no address is given', () => {
-    expect(loadStackConfig('/data', {})).toMatchObject({ startTemporal: true, startMongo: true, dataDir: '/data', temporalPort: 7233, temporalUiPort: 8233, ferretDbPort: 27017 });
+    expect(loadStackConfig('/data', {})).toMatchObject({ startTemporal: true, startMongo: true, dataDir: '/data', temporalPort: 7233, temporalUiPort: 8233, mongoPort: 27017 });
   });
 
   it('starts nothing that is given by address', () => {
@@ -156,6 +156,6 @@ describe('loadStackConfig', () => {
   });
 
   it('fails naming a wrong port', () => {
-    expect(() => loadStackConfig('/data', { FERRETDB_PORT: '99999' })).toThrow(/FERRETDB_PORT/);
+    expect(() => loadStackConfig('/data', { MONGO_PORT: '99999' })).toThrow(/MONGO_PORT/);
   });
 });

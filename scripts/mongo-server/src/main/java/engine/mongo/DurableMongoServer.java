@@ -1,0 +1,182 @@
+package engine.mongo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+import org.h2.mvstore.MVStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.ServerVersion;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
+
+/**
+ * The local stack's database: MongoDB's wire protocol (mongo-java-server) on one H2 MVStore file.
+ *
+ * Stock mongo-java-server/H2 answers a write once it is in memory and lets the store commit in the background about
+ * once a second, so a killed process loses what it acknowledged in its last second. Here a command that may write is
+ * answered only after a commit that covers it has reached the file (group commit: one commit serves every write that
+ * finished before it started). The file is written, not fsync-ed: what was acknowledged survives the death of this
+ * process (SIGKILL included), like MongoDB's default write concern; with --fsync it also survives the machine's.
+ *
+ * Usage: DurableMongoServer --file PATH [--host 127.0.0.1] [--port 27017] [--fsync]
+ * (--ack-before-commit restores the stock behaviour, for bench/databases.ts to show what the wait costs and saves.)
+ */
+public final class DurableMongoServer {
+
+    private static final Logger log = LoggerFactory.getLogger(DurableMongoServer.class);
+
+    private DurableMongoServer() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options = Options.parse(args);
+        Path parent = options.file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        MVStore store = new MVStore.Builder().fileName(options.file.toString()).open();
+        DurableBackend backend = new DurableBackend(store, options.ackBeforeCommit ? null : new GroupCommit(store, options.fsync));
+        backend.version(ServerVersion.MONGO_5_0);
+        MongoServer server = new MongoServer(backend);
+        server.bind(options.host, options.port);
+        log.warn("listening on {}:{} with data in {}{}", options.host, options.port, options.file,
+            options.ackBeforeCommit ? " (acknowledging before commit: may lose the last second)" : options.fsync ? " (fsync per commit)" : "");
+        Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "shutdown"));
+    }
+
+    /** H2's backend, answering a command that may write only once its effect is in the file. */
+    static final class DurableBackend extends H2Backend {
+
+        /** Commands that never change data: answered without waiting for a commit. Anything else waits, to be safe. */
+        private static final Set<String> READ_ONLY_COMMANDS = Set.of(
+            "find", "getmore", "count", "distinct", "aggregate", "listcollections", "listindexes", "listdatabases",
+            "ping", "hello", "ismaster", "buildinfo", "serverstatus", "whatsmyuri", "killcursors", "endsessions",
+            "getlasterror", "getparameter", "hostinfo", "connectionstatus", "dbstats", "collstats", "getlog",
+            "getcmdlineopts", "getfreemonitoringstatus", "saslstart", "saslcontinue", "explain");
+
+        /** Null: acknowledge before the commit (the stock behaviour). */
+        private final GroupCommit groupCommit;
+
+        DurableBackend(MVStore store, GroupCommit groupCommit) {
+            super(store);
+            this.groupCommit = groupCommit;
+        }
+
+        @Override
+        public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+            Document response = super.handleCommand(channel, databaseName, command, query);
+            if (groupCommit != null && !READ_ONLY_COMMANDS.contains(command.toLowerCase())) {
+                groupCommit.awaitCommitCoveringWritesSoFar();
+            }
+            return response;
+        }
+    }
+
+    /**
+     * Commits for many waiting writers at once. A writer takes a ticket after its write; a commit started after the
+     * ticket was taken covers the write, so the writer returns once such a commit has finished. One commit runs at a
+     * time; writers arriving meanwhile are served together by the next one.
+     */
+    static final class GroupCommit {
+        private final MVStore store;
+        private final boolean fsync;
+        private final Object lock = new Object();
+        private long ticketsIssued;
+        private long ticketsCommitted;
+        private boolean committing;
+
+        GroupCommit(MVStore store, boolean fsync) {
+            this.store = store;
+            this.fsync = fsync;
+        }
+
+        void awaitCommitCoveringWritesSoFar() {
+            long ticket;
+            synchronized (lock) {
+                ticket = ++ticketsIssued;
+            }
+            while (true) {
+                long coveredUpTo;
+                synchronized (lock) {
+                    while (committing && ticketsCommitted < ticket) {
+                        waitUninterruptibly();
+                    }
+                    if (ticketsCommitted >= ticket) {
+                        return;
+                    }
+                    committing = true;
+                    coveredUpTo = ticketsIssued;
+                }
+                boolean written = false;
+                try {
+                    writeToFile();
+                    written = true;
+                } finally {
+                    synchronized (lock) {
+                        committing = false;
+                        if (written) {
+                            ticketsCommitted = Math.max(ticketsCommitted, coveredUpTo);
+                        }
+                        lock.notifyAll();
+                    }
+                }
+            }
+        }
+
+        private void writeToFile() {
+            store.commit();
+            // commit() returns without storing when the store's own background writer committed first, possibly
+            // still on its way to the file: wait for every store operation already submitted.
+            store.getFileStore().executeFileStoreOperation(() -> {
+            });
+            if (fsync) {
+                store.sync();
+            }
+        }
+
+        private void waitUninterruptibly() {
+            try {
+                lock.wait();
+            } catch (InterruptedException e) {
+                // A server thread is never asked to stop this way; keep waiting for the commit.
+            }
+        }
+    }
+
+    private record Options(Path file, String host, int port, boolean fsync, boolean ackBeforeCommit) {
+        static Options parse(String[] args) {
+            Path file = null;
+            String host = "127.0.0.1";
+            int port = 27017;
+            boolean fsync = false;
+            boolean ackBeforeCommit = false;
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--file" -> file = Path.of(valueAfter(args, i++));
+                    case "--host" -> host = valueAfter(args, i++);
+                    case "--port" -> port = Integer.parseInt(valueAfter(args, i++));
+                    case "--fsync" -> fsync = true;
+                    case "--ack-before-commit" -> ackBeforeCommit = true;
+                    default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (usage: --file PATH [--host HOST] [--port PORT] [--fsync] [--ack-before-commit])");
+                }
+            }
+            if (file == null) {
+                throw new IllegalArgumentException("--file PATH is required: the data lives in that file");
+            }
+            return new Options(file, host, port, fsync, ackBeforeCommit);
+        }
+
+        private static String valueAfter(String[] args, int index) {
+            if (index + 1 >= args.length) {
+                throw new IllegalArgumentException(args[index] + " needs a value");
+            }
+            return args[index + 1];
+        }
+    }
+}
