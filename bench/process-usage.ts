@@ -1,0 +1,54 @@
+/**
+ * CPU time and resident memory of a process and all its descendants, read from /proc (Linux). Benchmarks report
+ * them per component (API, worker, Temporal, database); PostgreSQL, for one, forks a process per connection.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+export interface ProcessUsage {
+  cpuSeconds: number;
+  residentBytes: number;
+}
+
+/** Linux's clock ticks per second for /proc's CPU times (USER_HZ), 100 on every common build. */
+const TICKS_PER_SECOND = 100;
+const PAGE_BYTES = 4096;
+
+interface ProcessStat {
+  pid: number;
+  parent: number;
+  ticks: number;
+  residentPages: number;
+}
+
+export function processTreeUsage(rootPids: Iterable<number | undefined>): ProcessUsage {
+  const stats = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(readStat)
+    .filter((stat): stat is ProcessStat => stat !== undefined);
+  const inTree = new Set<number>([...rootPids].filter((pid): pid is number => pid !== undefined));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const stat of stats) {
+      if (!inTree.has(stat.pid) && inTree.has(stat.parent)) {
+        inTree.add(stat.pid);
+        grew = true;
+      }
+    }
+  }
+  const tree = stats.filter((stat) => inTree.has(stat.pid));
+  return {
+    cpuSeconds: tree.reduce((sum, stat) => sum + stat.ticks, 0) / TICKS_PER_SECOND,
+    residentBytes: tree.reduce((sum, stat) => sum + stat.residentPages, 0) * PAGE_BYTES,
+  };
+}
+
+function readStat(pid: string): ProcessStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields are counted from the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pid: Number(pid), parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), residentPages: Number(fields[21]) };
+  } catch {
+    return undefined; // the process ended while the list was read
+  }
+}
