@@ -5,7 +5,7 @@ import { sleep } from './async';
 import { connectDatabase } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
 import { createLogger, type Logger } from './logger';
-import { createWorker } from './temporal/worker-factory';
+import { createWorker } from './worker-factory';
 
 async function connectTemporal(address: string, logger: Logger): Promise<NativeConnection> {
   for (let attempt = 1; ; attempt += 1) {

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config';
 import { pingDatabase } from '../db/connection';
 import type { Models } from '../db/models';
 import type { InboundDispatcher } from '../inbound/dispatcher';
+import { createWebhookIntake } from '../inbound/webhook-intake';
 import type { Logger } from '../logger';
 import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
@@ -127,9 +128,7 @@ export function createApp(deps: AppDeps): Express {
   // Before any body parser: the signature is checked over the raw bytes.
   app.use(
     createWebhookRouter({
-      models: deps.models,
-      dispatcher: deps.dispatcher,
-      logger: deps.logger,
+      intake: createWebhookIntake({ models: deps.models, dispatcher: deps.dispatcher, logger: deps.logger }),
       appSecret: deps.config.meta.appSecret,
       verifyToken: deps.config.meta.webhookVerifyToken,
       maxBodyBytes: deps.config.api.webhookMaxBodyBytes,

@@ -16,7 +16,7 @@ import { createLogger } from '../../src/logger';
 import { createTokenCipher } from '../../src/security/token-cipher';
 import { FailureType } from '../../src/temporal/failures';
 import { makeAccountWorkflowId } from '../../src/temporal/names';
-import { accountSignaller } from '../../src/temporal/worker-factory';
+import { accountSignaller } from '../../src/worker-factory';
 import { accountLifecycleWorkflow, tokenRevokedSignal } from '../../src/workflows/account-lifecycle';
 import { terminateIfRunning } from '../support/engine';
 import { DEMO, startInboundWorld, type InboundWorld } from '../support/inbound-world';

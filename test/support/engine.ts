@@ -17,7 +17,7 @@ import { createModels, ensureIndexes, type Models } from '../../src/db/models';
 import { createLogger, type Logger } from '../../src/logger';
 import { createInboundDispatcher, startSweeper, type InboundDispatcher } from '../../src/inbound/dispatcher';
 import { createTemporalAccess } from '../../src/temporal/client';
-import { createWorker } from '../../src/temporal/worker-factory';
+import { createWorker } from '../../src/worker-factory';
 
 export interface RunningEngine {
   config: AppConfig;

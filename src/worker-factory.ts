@@ -1,23 +1,23 @@
 /** Builds the worker with every workflow and activity; tests and `src/worker.ts` share it. */
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { NoticeBoard } from '../activities/account-contract';
-import { createAccountActivities } from '../activities/accounts';
-import { createDiagnosticsActivities } from '../activities/diagnostics';
-import { withFailureMapping } from '../activities/failures';
-import { createInboundActivities } from '../activities/inbound';
-import { createOutboundActivities } from '../activities/outbound';
-import type { AppConfig } from '../config';
-import type { Models } from '../db/models';
-import type { GraphClient } from '../graph/client';
-import { createConfiguredGraphClient } from '../graph/configured';
-import type { Logger } from '../logger';
-import { createNoticeBoard } from '../notices/notice-board';
-import { publicMediaUrl } from '../outbound/media-store';
-import { createTokenCipher } from '../security/token-cipher';
-import type { TokenRevokedReason } from '../domain/link';
-import { tokenRevokedSignal } from '../workflows/account-lifecycle';
-import { makeAccountWorkflowId } from './names';
+import type { NoticeBoard } from './activities/account-contract';
+import { createAccountActivities } from './activities/accounts';
+import { createDiagnosticsActivities } from './activities/diagnostics';
+import { withFailureMapping } from './activities/failures';
+import { createInboundActivities } from './activities/inbound';
+import { createOutboundActivities } from './activities/outbound';
+import type { AppConfig } from './config';
+import type { Models } from './db/models';
+import type { GraphClient } from './graph/client';
+import { createConfiguredGraphClient } from './graph/configured';
+import type { Logger } from './logger';
+import { createNoticeBoard } from './notices/notice-board';
+import { publicMediaUrl } from './outbound/media-store';
+import { createTokenCipher } from './security/token-cipher';
+import type { TokenRevokedReason } from './domain/link';
+import { tokenRevokedSignal } from './workflows/account-lifecycle';
+import { makeAccountWorkflowId } from './temporal/names';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -74,7 +74,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.config.temporal.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('./workflows'),
     // The worker's own connection serves the activities that signal workflows.
     activities: createActivities({ ...deps, temporal: new Client({ connection: deps.connection, namespace: deps.config.temporal.namespace }) }),
     maxConcurrentActivityTaskExecutions: deps.config.temporal.maxConcurrentActivities,
