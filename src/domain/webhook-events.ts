@@ -236,6 +236,12 @@ function describeIssues(error: z.ZodError): string {
   return formatIssues(error.issues);
 }
 
+/** Meta's edit number (num_edit: a number, or the docs' string); 1, the first edit, when absent or unreadable. */
+export function editNumberOf(value: unknown): number {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isInteger(number) && number >= 1 ? number : 1;
+}
+
 /** Only customer-initiated events move the 7-day window (a message, a postback, an ig.me referral). */
 export function movesWindow(kind: InboundEventKind): boolean {
   return kind === 'message' || kind === 'postback' || kind === 'referral';

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   STORY_LIFETIME_MS,
+  editNumberOf,
   movesWindow,
   projectMessage,
   splitWebhookPayload,
@@ -394,6 +395,25 @@ describe('splitWebhookPayload: an odd time costs its own field only', () => {
     const inMs = splitOne(fromCustomer({ reaction: { mid: 'k.2', action: 'react', reaction: 'like' } }, 1569262485000));
     const inSeconds = splitOne(fromCustomer({ reaction: { mid: 'k.2', action: 'react', reaction: 'like' } }, 1569262485));
     expect(inSeconds.eventKey).toBe(inMs.eventKey);
+  });
+});
+
+describe('editNumberOf', () => {
+  it.each<[unknown, number]>([
+    [1, 1],
+    [4, 4],
+    ['2', 2],
+    [' 3 ', 3],
+    // Absent or unreadable: the first edit.
+    [undefined, 1],
+    [null, 1],
+    ['two', 1],
+    [0, 1],
+    [-2, 1],
+    [1.5, 1],
+    ['', 1],
+  ])('reads num_edit %p as %p', (value, expected) => {
+    expect(editNumberOf(value)).toBe(expected);
   });
 });
 
