@@ -27,6 +27,9 @@ const reactionEmoji: Record<string, string> = {
 
 const optionalUrl = z.string().url().optional();
 
+/** Messenger allows at most 5 edits of a message (META-API 1.6, message_edit). */
+export const MAX_MESSAGE_EDITS = 5;
+
 /** What the control API can make a customer do (one `kind` per webhook shape). */
 export const customerActionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), text: z.string().min(1), replyToMid: z.string().optional(), quickReplyPayload: z.string().optional() }),
@@ -47,6 +50,7 @@ export const customerActionSchema = z.discriminatedUnion('kind', [
     emoji: z.string().optional(),
   }),
   z.object({ kind: z.literal('unsend'), mid: z.string().min(1) }),
+  z.object({ kind: z.literal('edit'), mid: z.string().min(1), text: z.string().min(1) }),
   z.object({ kind: z.literal('unsupported') }),
   z.object({ kind: z.literal('read'), mid: z.string().optional() }),
   z.object({ kind: z.literal('postback'), title: z.string().min(1), payload: z.string().min(1) }),
@@ -171,6 +175,19 @@ export function createMessaging(deps: MessagingDeps) {
         // The original mid, no text (META-API 1.4); unsending does not move the window.
         const event = { ...envelope, message: { mid: original.mid, is_deleted: true } } as MessagingEvent;
         return { igsid, mid: original.mid, timestamp, event, queuedFor: publish(igAccountId, 'messages', event) };
+      }
+      case 'edit': {
+        const original = requireMessage(action.mid, igAccountId, igsid);
+        if (original.direction !== 'inbound') throw graphErrors.invalidParameter('a customer can edit only their own messages');
+        if (original.deleted) throw graphErrors.invalidParameter('an unsent message cannot be edited');
+        const edits = (original.edits ?? 0) + 1;
+        if (edits > MAX_MESSAGE_EDITS) throw graphErrors.invalidParameter(`a message can be edited at most ${MAX_MESSAGE_EDITS} times`);
+        original.edits = edits;
+        original.text = action.text;
+        // The original mid, the new text and the edit's number (an integer, as Messenger defines it); editing does
+        // not move the window.
+        const event = { ...envelope, message_edit: { mid: original.mid, text: action.text, num_edit: edits } } as MessagingEvent;
+        return { igsid, mid: original.mid, timestamp, event, queuedFor: publish(igAccountId, 'message_edit', event) };
       }
       case 'reaction': {
         const target = requireMessage(action.mid, igAccountId, igsid);

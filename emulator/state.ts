@@ -119,6 +119,8 @@ export interface StoredMessage {
   appId?: string;
   tag?: string;
   deleted?: boolean;
+  /** How many times the customer edited it. */
+  edits?: number;
   storyId?: string;
 }
 
@@ -229,7 +231,7 @@ export class EmulatorState {
       callbackUrl: input.callbackUrl ?? null,
       deauthorizeCallbackUrl: input.deauthorizeCallbackUrl ?? null,
       dataDeletionCallbackUrl: input.dataDeletionCallbackUrl ?? null,
-      fields: input.fields ?? ['messages', 'message_reactions', 'messaging_seen', 'messaging_postbacks', 'messaging_referral'],
+      fields: input.fields ?? ['messages', 'message_reactions', 'messaging_seen', 'messaging_postbacks', 'messaging_referral', 'message_edit'],
       ...input,
     };
     this.apps.set(app.id, app);

@@ -3,7 +3,9 @@
  * message, conversation), fetch a customer's profile apart from that, and close a conversation. Each is
  * idempotent: keyed inserts and updates, so a retry after a crash or a second dispatch of the same event changes
  * nothing. Every lookup is by `_id` alone, the one filter FerretDB's SQLite backend does not answer with a full scan. Events of one conversation are applied one
- * at a time by its workflow, so read-then-write on a message of that conversation does not race.
+ * at a time by its workflow, so read-then-write on a message of that conversation does not race. Edits and reactions
+ * do not rely on that: they may come before their message, and are applied by conditional updates whoever writes
+ * first (src/inbound/early-changes.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { insertIfAbsent } from '../db/insert-if-absent';
@@ -11,12 +13,13 @@ import type { Models } from '../db/models';
 import type { Conversation } from '../db/models/conversation';
 import { makeCustomerKey, type Customer } from '../db/models/customer';
 import type { LinkedAccount } from '../db/models/linked-account';
-import type { Message } from '../db/models/message';
+import type { Message, MessageReaction } from '../db/models/message';
 import type { OutboundMid } from '../db/models/outbound-mid';
 import type { WebhookEvent } from '../db/models/webhook-event';
 import { nextWindowClosesAt } from '../domain/window';
-import { movesWindow, projectMessage, type InboundEventKind, type MessageProjection } from '../domain/webhook-events';
+import { editNumberOf, movesWindow, projectMessage, type InboundEventKind, type MessageProjection } from '../domain/webhook-events';
 import type { GraphClient, UserProfile } from '../graph/client';
+import { createEarlyChanges } from '../inbound/early-changes';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import { contentFingerprint } from '../outbound/fingerprint';
@@ -52,6 +55,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
   const now = deps.now ?? Date.now;
   const profileFetchTimeoutMs = deps.profileFetchTimeoutMs ?? PROFILE_FETCH_TIMEOUT_MS;
   const { models } = deps;
+  const changes = createEarlyChanges({ models, now });
 
   // Every event of an account needs its link (channel, settings, token); a few seconds of staleness is harmless
   // and saves a database read per event.
@@ -164,14 +168,21 @@ export function createInboundActivities(deps: InboundActivityDeps) {
   async function settleAsSent(message: Message, mid: string, sentAt: Date): Promise<void> {
     await insertIfAbsent(models.outboundMids, { _id: mid, messageId: message._id });
     await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid, 'outbound.sentToMetaAt': sentAt, error: null } });
+    // A reaction to the reply may have come while it had no known mid.
+    await changes.applyHeldChanges(mid);
   }
 
-  /** Inserts a message once per mid. A message the customer already unsent stays deleted and empty. */
+  /**
+   * Inserts a message once per mid, then applies the edit and reaction that came before it. A message the customer
+   * already unsent stays deleted and empty.
+   */
   async function insertMessage(fields: Omit<Message, '_id' | 'messageId' | 'deletedAt' | 'editCount' | 'reaction' | 'error'>): Promise<void> {
     // Keyed by mid: a second delivery, or an unsend that arrived first and left a tombstone, keeps what is there.
     const messageId = fields.mid ?? randomUUID();
-    const message: Message = { ...fields, _id: messageId, messageId, deletedAt: null, editCount: 0, reaction: null, error: null };
+    const message: Message = { ...fields, _id: messageId, messageId, deletedAt: null, editCount: 0, editedAt: null, reaction: null, reactionAt: null, error: null };
     await insertIfAbsent(models.messages, { ...message });
+    // Also when it was there already: an attempt that stored it may have stopped before this.
+    if (fields.mid !== undefined) await changes.applyHeldChanges(fields.mid);
   }
 
   function messageFields(event: WebhookEvent, input: RecordInboundEventInput, account: LinkedAccount, projection: MessageProjection, sender: 'customer' | 'bot') {
@@ -298,32 +309,36 @@ export function createInboundActivities(deps: InboundActivityDeps) {
           status: 'received',
           deletedAt: occurredAt,
           editCount: 0,
+          editedAt: null,
           reaction: null,
+          reactionAt: null,
           error: null,
         };
         if (!(await insertIfAbsent(models.messages, { ...tombstone }))) {
           const target = await findByMid(event.mid);
           if (target) await models.messages.updateOne({ _id: target._id }, { $set: { deletedAt: occurredAt, text: null, attachments: [], story: null } });
         }
+        // A reaction that came before still shows on the placeholder; an edit never fills it again.
+        if (event.mid !== null) await changes.applyHeldChanges(event.mid);
         return recorded;
       }
       case 'reaction': {
         const reaction = (payload.reaction ?? {}) as { action?: string; reaction?: string; emoji?: string };
-        const value = reaction.action === 'react' ? { by: 'customer', reaction: reaction.reaction ?? 'other', emoji: reaction.emoji ?? null, at: occurredAt } : null;
-        // Reactions are recorded on the message, not shown as messages (B8); a late older one does not win.
-        const target = await findByMid(event.mid);
-        const current = target?.reaction?.at;
-        if (target && (!current || new Date(current).getTime() <= occurredAt.getTime())) await models.messages.updateOne({ _id: target._id }, { $set: { reaction: value } });
+        const value: MessageReaction | null = reaction.action === 'react' ? { by: 'customer', reaction: reaction.reaction ?? 'other', emoji: reaction.emoji ?? null, at: occurredAt } : null;
+        // Reactions are recorded on the message, not shown as messages (B8); a late older one does not win, and one
+        // that came before its message is applied when the message is stored.
+        if (event.mid !== null) await changes.recordReaction({ mid: event.mid, reaction: value, at: occurredAt, eventKey: event._id });
         return recorded;
       }
       case 'read':
         await touchConversation(input, account, { set: { lastReadMid: event.mid } });
         return recorded;
       case 'edit': {
-        const edit = (payload.message_edit ?? {}) as { text?: string; num_edit?: number | string };
-        const editCount = Number(edit.num_edit ?? 1);
-        const target = await findByMid(event.mid);
-        if (target && target.deletedAt === null && target.editCount < editCount) await models.messages.updateOne({ _id: target._id }, { $set: { text: edit.text ?? null, editCount } });
+        const edit = (payload.message_edit ?? {}) as { text?: unknown; num_edit?: unknown };
+        // The newest edit by Meta's time wins, whatever order they come in; one that came before its message is
+        // applied when the message is stored.
+        const text = typeof edit.text === 'string' ? edit.text : null;
+        if (event.mid !== null) await changes.recordEdit({ mid: event.mid, text, editCount: editNumberOf(edit.num_edit), at: occurredAt, eventKey: event._id });
         return recorded;
       }
       default:

@@ -11,6 +11,7 @@ import type { Message } from '../db/models/message';
 import { DomainError, UnknownOutcomeError } from '../domain/errors';
 import { tokenRevokedReasonOf, type TokenRevokedReason } from '../domain/link';
 import type { GraphClient, OutgoingMessage } from '../graph/client';
+import { createEarlyChanges } from '../inbound/early-changes';
 import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import { FailureType } from '../temporal/failures';
@@ -18,7 +19,7 @@ import type { AccountProblemInput, RecordSendFailureInput, SendMessageInput, Sen
 import { ActivityError } from './failures';
 
 export interface OutboundActivityDeps {
-  models: Pick<Models, 'messages' | 'linkedAccounts' | 'outboundMids'>;
+  models: Pick<Models, 'messages' | 'linkedAccounts' | 'outboundMids' | 'earlyMessageChanges'>;
   graph: Pick<GraphClient, 'sendMessage'>;
   cipher: TokenCipher;
   logger: Logger;
@@ -35,6 +36,7 @@ export interface OutboundActivityDeps {
 export function createOutboundActivities(deps: OutboundActivityDeps) {
   const { models } = deps;
   const now = deps.now ?? Date.now;
+  const changes = createEarlyChanges({ models, now });
 
   async function loadMessage(messageId: string): Promise<Message> {
     const message = await models.messages.findOne({ _id: messageId }).lean<Message>();
@@ -61,6 +63,8 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     async sendMessage(input: SendMessageInput): Promise<SentMessageResult> {
       const message = await loadMessage(input.messageId);
       if (message.status === 'sent' && message.mid && message.outbound?.sentToMetaAt) {
+        // A retry after the attempt that sent it failed at the end: what it did not finish is done here.
+        await changes.applyHeldChanges(message.mid);
         return { mid: message.mid, sentAt: message.outbound.sentToMetaAt.getTime() };
       }
       if (message.status === 'sending') {
@@ -88,6 +92,8 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
         // The mid index first: the echo finds the reply by it, whichever of the two writes a crash interrupts.
         await insertIfAbsent(models.outboundMids, { _id: sent.messageId, messageId: message._id });
         await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid: sent.messageId, 'outbound.sentToMetaAt': new Date(sentAt), error: null } });
+        // A reaction to the reply that came before its mid was known (held by early-changes.ts).
+        await changes.applyHeldChanges(sent.messageId);
         return { mid: sent.messageId, sentAt };
       } catch (error) {
         // Meta answered with a refusal: nothing went out, so the message waits again for the workflow's decision.

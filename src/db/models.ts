@@ -4,6 +4,7 @@ import { getApiKeyModel, type ApiKeyModel } from './models/api-key';
 import { getChannelModel, type ChannelModel } from './models/channel';
 import { getConversationModel, type ConversationModel } from './models/conversation';
 import { getCustomerModel, type CustomerModel } from './models/customer';
+import { getEarlyMessageChangeModel, type EarlyMessageChangeModel } from './models/early-message-change';
 import { getDataDeletionRequestModel, type DataDeletionRequestModel } from './models/data-deletion-request';
 import { getFacebookConnectionModel, type FacebookConnectionModel } from './models/facebook-connection';
 import { getFacebookLoginModel, type FacebookLoginModel } from './models/facebook-login';
@@ -25,6 +26,7 @@ export interface Models {
   customers: CustomerModel;
   conversations: ConversationModel;
   messages: MessageModel;
+  earlyMessageChanges: EarlyMessageChangeModel;
   channels: ChannelModel;
   managers: ManagerModel;
   apiKeys: ApiKeyModel;
@@ -46,6 +48,7 @@ export function createModels(connection: Connection): Models {
     customers: getCustomerModel(connection),
     conversations: getConversationModel(connection),
     messages: getMessageModel(connection),
+    earlyMessageChanges: getEarlyMessageChangeModel(connection),
     channels: getChannelModel(connection),
     managers: getManagerModel(connection),
     apiKeys: getApiKeyModel(connection),

@@ -33,6 +33,10 @@ export interface SplitEvent {
   /** Meta's timestamp (ms); for events without one, the entry's time. */
   occurredAt: number;
   payload: unknown;
+  /**
+   * Why an `unknown` event could not be read; for any other kind, what was odd in a field that was read leniently
+   * (a time in seconds or as a date string, a missing timestamp), with the value as Meta sent it.
+   */
   problem: string | null;
 }
 
@@ -48,7 +52,8 @@ const participantSchema = z.looseObject({ id: idSchema });
 const messagingItemSchema = z.looseObject({
   sender: participantSchema,
   recipient: participantSchema,
-  timestamp: z.number().int().nonnegative(),
+  // Read on its own (readMetaTime): an odd timestamp costs the event its exact time, never the event.
+  timestamp: z.unknown().optional(),
   message: z
     .looseObject({
       mid: z.string().min(1),
@@ -68,7 +73,8 @@ const messagingItemSchema = z.looseObject({
 
 const entrySchema = z.looseObject({
   id: idSchema,
-  time: z.number().int().nonnegative().optional(),
+  // Read on its own (readMetaTime): an odd entry time must not cost the events of the entry (they carry their own).
+  time: z.unknown().optional(),
   messaging: z.array(z.unknown()).optional(),
   standby: z.array(z.unknown()).optional(),
   changes: z.array(z.unknown()).optional(),
@@ -78,6 +84,52 @@ const envelopeSchema = z.looseObject({ object: z.string(), entry: z.array(z.unkn
 
 export function sha256Hex(value: string | Uint8Array): string {
   return createHash('sha256').update(value).digest('hex');
+}
+
+/**
+ * Below this, a number cannot be Meta's milliseconds (it would be before March 1973) and is read as seconds: as
+ * seconds it reaches the year 5138.
+ */
+const SECONDS_BELOW = 1e11;
+
+/** A time Meta sent, in ms, and how it was written when it was not the documented ms number. */
+export interface MetaTime {
+  ms: number;
+  /** null for ms since the epoch, as documented (META-API 1.3). */
+  readAs: 'seconds' | 'a date string' | 'a string of digits' | null;
+}
+
+/**
+ * Reads one of Meta's times faithfully: ms since the epoch as documented, seconds (recognised by magnitude), a
+ * string of digits, or an ISO 8601 date. Anything else is null: the caller falls back and says so.
+ */
+export function readMetaTime(value: unknown): MetaTime | null {
+  if (typeof value === 'number') return fromNumber(value, null);
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return fromNumber(Number(text), 'a string of digits');
+  // A date first: Date.parse alone would also read "1" or "May" as dates.
+  if (!/^\d{4}-\d{2}-\d{2}([T ]|$)/.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && ms >= 0 ? { ms, readAs: 'a date string' } : null;
+}
+
+function fromNumber(value: number, readAs: MetaTime['readAs']): MetaTime | null {
+  if (!Number.isFinite(value) || value < 0) return null;
+  if (value < SECONDS_BELOW) return { ms: Math.round(value * 1000), readAs: 'seconds' };
+  return { ms: Math.round(value), readAs };
+}
+
+/** What was odd about a time that was read anyway, in words, with the value as sent. */
+function timeNote(field: string, raw: unknown, time: MetaTime | null, fallback: string): string | null {
+  if (time === null) return raw === undefined ? `${field} is missing: ${fallback}` : `${field} ${JSON.stringify(raw)} is not a time: ${fallback}`;
+  if (time.readAs === null) return null;
+  return `${field} ${JSON.stringify(raw)} is not ms since the epoch: read as ${time.readAs} (${new Date(time.ms).toISOString()})`;
+}
+
+function joinNotes(...notes: Array<string | null>): string | null {
+  const present = notes.filter((note): note is string => note !== null);
+  return present.length > 0 ? present.join('; ') : null;
 }
 
 /** Splits a parsed webhook body into events. Never throws: what it cannot read comes back marked. */
@@ -94,8 +146,13 @@ export function splitWebhookPayload(body: unknown, receivedAt: number): SplitRes
       return;
     }
     const igAccountId = entry.data.id;
-    const entryTime = entry.data.time ?? receivedAt;
-    for (const item of [...(entry.data.messaging ?? []), ...(entry.data.standby ?? [])]) events.push(projectMessagingItem(item, igAccountId, entryTime));
+    // The entry's time is only a fallback (events carry their own timestamp), so an odd one is read as well as it
+    // can be and noted on the events, never a reason to set the entry aside.
+    const readEntryTime = readMetaTime(entry.data.time);
+    const entryTime = readEntryTime?.ms ?? receivedAt;
+    const entryNote = entry.data.time === undefined ? null : timeNote(`entry[${entryIndex}].time`, entry.data.time, readEntryTime, 'the time of receipt is used');
+    const context: EntryContext = { igAccountId, entryTime, entryNote };
+    for (const item of [...(entry.data.messaging ?? []), ...(entry.data.standby ?? [])]) events.push(projectMessagingItem(item, context));
     for (const change of entry.data.changes ?? []) {
       const field = (change as { field?: unknown } | null)?.field;
       events.push({
@@ -106,24 +163,38 @@ export function splitWebhookPayload(body: unknown, receivedAt: number): SplitRes
         mid: null,
         occurredAt: entryTime,
         payload: change,
-        problem: typeof field === 'string' ? null : 'change without a field',
+        problem: joinNotes(typeof field === 'string' ? null : 'change without a field', entryNote),
       });
     }
     if (!entry.data.messaging && !entry.data.standby && !entry.data.changes) {
-      events.push(unknownEvent(rawEntry, igAccountId, entryTime, `entry[${entryIndex}] has no messaging, standby or changes`));
+      events.push(unknownEvent(rawEntry, igAccountId, entryTime, joinNotes(`entry[${entryIndex}] has no messaging, standby or changes`, entryNote)!));
     }
   });
   return { events, envelopeProblem: null };
 }
 
-function projectMessagingItem(item: unknown, igAccountId: string, entryTime: number): SplitEvent {
+interface EntryContext {
+  igAccountId: string;
+  /** The entry's time (ms), or the time of receipt when it has none that can be read. */
+  entryTime: number;
+  /** What was odd about the entry's time, for every event of the entry. */
+  entryNote: string | null;
+}
+
+function projectMessagingItem(item: unknown, { igAccountId, entryTime, entryNote }: EntryContext): SplitEvent {
   const parsed = messagingItemSchema.safeParse(item);
-  if (!parsed.success) return unknownEvent(item, igAccountId, entryTime, describeIssues(parsed.error));
+  if (!parsed.success) return unknownEvent(item, igAccountId, entryTime, joinNotes(describeIssues(parsed.error), entryNote)!);
   const event = parsed.data;
   const sender = event.sender.id;
   const fromBusiness = sender === igAccountId;
   const customerIgsid = fromBusiness ? event.recipient.id : sender;
-  const base = { igAccountId, customerIgsid, occurredAt: event.timestamp, payload: item, problem: null };
+  const stamp = readMetaTime(event.timestamp);
+  const occurredAt = stamp?.ms ?? entryTime;
+  const problem = joinNotes(timeNote('timestamp', event.timestamp, stamp, "the entry's time is used"), entryNote);
+  // Keys that name the event's time: without a time of its own, its content stands in (the entry's time changes
+  // from one delivery to the next, and a redelivery must be recognised).
+  const timeKey = stamp ? String(stamp.ms) : `sha256-${sha256Hex(JSON.stringify(item))}`;
+  const base = { igAccountId, customerIgsid, occurredAt, payload: item, problem };
 
   if (event.message) {
     const { mid } = event.message;
@@ -133,19 +204,19 @@ function projectMessagingItem(item: unknown, igAccountId: string, entryTime: num
   }
   if (event.reaction) {
     const { mid, action } = event.reaction;
-    return { ...base, kind: 'reaction', eventKey: `reaction:${sender}:${mid}:${action}:${event.timestamp}`, mid };
+    return { ...base, kind: 'reaction', eventKey: `reaction:${sender}:${mid}:${action}:${timeKey}`, mid };
   }
   if (event.read) return { ...base, kind: 'read', eventKey: `read:${sender}:${event.read.mid}`, mid: event.read.mid };
   if (event.postback) {
     const mid = event.postback.mid ?? null;
-    return { ...base, kind: 'postback', eventKey: mid ? `postback:${mid}` : `postback:${sender}:${event.timestamp}`, mid };
+    return { ...base, kind: 'postback', eventKey: mid ? `postback:${mid}` : `postback:${sender}:${timeKey}`, mid };
   }
   if (event.message_edit) {
     const { mid, num_edit: numEdit } = event.message_edit;
-    return { ...base, kind: 'edit', eventKey: `edit:${mid}:${String(numEdit ?? event.timestamp)}`, mid };
+    return { ...base, kind: 'edit', eventKey: `edit:${mid}:${String(numEdit ?? timeKey)}`, mid };
   }
-  if (event.referral) return { ...base, kind: 'referral', eventKey: `referral:${sender}:${event.timestamp}`, mid: null };
-  return unknownEvent(item, igAccountId, event.timestamp, 'messaging item with no known event (message, reaction, read, postback, referral, message_edit)');
+  if (event.referral) return { ...base, kind: 'referral', eventKey: `referral:${sender}:${timeKey}`, mid: null };
+  return unknownEvent(item, igAccountId, occurredAt, joinNotes('messaging item with no known event (message, reaction, read, postback, referral, message_edit)', problem)!);
 }
 
 function unknownEvent(payload: unknown, igAccountId: string | null, occurredAt: number, problem: string): SplitEvent {
@@ -163,6 +234,12 @@ function unknownEvent(payload: unknown, igAccountId: string | null, occurredAt: 
 
 function describeIssues(error: z.ZodError): string {
   return formatIssues(error.issues);
+}
+
+/** Meta's edit number (num_edit: a number, or the docs' string); 1, the first edit, when absent or unreadable. */
+export function editNumberOf(value: unknown): number {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isInteger(number) && number >= 1 ? number : 1;
 }
 
 /** Only customer-initiated events move the 7-day window (a message, a postback, an ig.me referral). */

@@ -15,10 +15,10 @@
  * - The dispatcher of an event reads the status after that write: it sees 'active' and signals at once, possibly
  *   before older held events of the same conversation are signalled. That order does not matter for what the
  *   inbox shows: messages are listed by Meta's timestamp, the window only ever moves later (a maximum of Meta's
- *   times), and a message recorded twice is one message. What can differ is what Meta's own late deliveries
- *   already do to the inbox: a reaction or an edit recorded before the message it targets has nothing to apply to.
- *   The window for that is the release's few seconds; holding every new event of the account until the release
- *   ends would cost a read per event on the hot path, for that.
+ *   times), and a message recorded twice is one message. A reaction or an edit recorded before the message it
+ *   targets is held and applied once the message is stored (early-changes.ts), as for Meta's own late deliveries,
+ *   so holding every new event of the account until the release ends (a read per event on the hot path) is not
+ *   needed.
  * - The dispatcher read 'reauth_required' before that write: it marks the event held and reads the status again.
  *   Either the release's read of held events comes after the mark, and the release takes the event; or it came
  *   before, so the status write did too, and the dispatcher's second read (after its mark) sees 'active' and

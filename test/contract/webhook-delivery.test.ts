@@ -173,6 +173,24 @@ describe('every customer action has Meta shape', () => {
     expect(event.message).toEqual({ mid, is_deleted: true });
   });
 
+  it('edit: message_edit with the original mid, the new text and the edit number; at most 5 edits, never of an unsent message', async () => {
+    const { mid } = await h.customer({ kind: 'text', text: 'see you at 5' });
+    const first = await only({ kind: 'edit', mid, text: 'see you at 6' });
+    expect(first.message_edit).toEqual({ mid, text: 'see you at 6', num_edit: 1 });
+    expect(first.message).toBeUndefined();
+    const second = await only({ kind: 'edit', mid, text: 'see you at 7' });
+    expect(second.message_edit).toEqual({ mid, text: 'see you at 7', num_edit: 2 });
+    for (let edit = 3; edit <= 5; edit += 1) await h.customer({ kind: 'edit', mid, text: `take ${edit}` });
+    const sixth = await h.control('POST', `/ig-accounts/${DEMO.igAccount.id}/inbound`, { from: { igsid }, kind: 'edit', mid, text: 'too many' });
+    expect(sixth.status).toBe(400);
+    expect(sixth.body.error.message).toMatch(/at most 5 times/);
+
+    const unsent = await h.customer({ kind: 'text', text: 'gone soon' });
+    await h.customer({ kind: 'unsend', mid: unsent.mid });
+    const refused = await h.control('POST', `/ig-accounts/${DEMO.igAccount.id}/inbound`, { from: { igsid }, kind: 'edit', mid: unsent.mid, text: 'back?' });
+    expect(refused.status).toBe(400);
+  });
+
   it('unsupported (vanish mode) message', async () => {
     const event = await only({ kind: 'unsupported' });
     expect(event.message).toEqual({ mid: expect.any(String), is_unsupported: true });

@@ -52,7 +52,7 @@ function messagingItem(igAccountId: string, igsid: string, event: Record<string,
   return { sender: { id: igsid }, recipient: { id: igAccountId }, timestamp, ...event };
 }
 
-function webhookBody(entries: Array<{ id: string; messaging?: unknown[]; changes?: unknown[] }>): Record<string, unknown> {
+function webhookBody(entries: Array<{ id: string; time?: unknown; messaging?: unknown[]; changes?: unknown[] }>): Record<string, unknown> {
   return { object: 'instagram', entry: entries.map((entry) => ({ time: TS + 5_000, ...entry })) };
 }
 
@@ -253,7 +253,7 @@ describe('webhook ingress', () => {
       await linkAccount(ig);
       const good1 = `mid-good1-${uid()}`;
       const good2 = `mid-good2-${uid()}`;
-      const bad = { sender: { id: 'c-mixed' }, recipient: { id: ig }, timestamp: 'yesterday', message: { mid: `mid-bad-${uid()}`, text: 'odd' } };
+      const bad = { recipient: { id: ig }, timestamp: TS, message: { mid: `mid-bad-${uid()}`, text: 'odd' } };
       const noEvent = messagingItem(ig, 'c-mixed', { messaging_optins: { ref: uid() } }, TS + 3);
       const body = JSON.stringify(
         webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-mixed', { message: { mid: good1, text: 'one' } }, TS + 1), bad, noEvent, messagingItem(ig, 'c-mixed', { message: { mid: good2, text: 'two' } }, TS + 2)] }]),
@@ -265,7 +265,7 @@ describe('webhook ingress', () => {
       expect(events).toHaveLength(4);
       const invalid = events.filter((event) => event.status === 'invalid');
       expect(invalid.map((event) => event.kind)).toEqual(['unknown', 'unknown']);
-      expect(invalid.find((event) => event.payload.timestamp === 'yesterday').problem).toMatch(/timestamp/);
+      expect(invalid.find((event) => event.payload.sender === undefined).problem).toMatch(/sender/);
       expect(invalid.find((event) => event.payload.messaging_optins).problem).toMatch(/no known event/);
       const valid = events.filter((event) => event.status !== 'invalid');
       expect(valid.map((event) => event.eventKey).sort()).toEqual([`message:${good1}`, `message:${good2}`].sort());
@@ -275,6 +275,21 @@ describe('webhook ingress', () => {
       await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, 'c-mixed'))).length === 2 ? true : undefined), 'the valid events signalled');
       expect(await signalsOf(makeConversationWorkflowId(ig, 'c-mixed'))).toEqual(['inboundEvent', 'inboundEvent']);
       expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig, status: 'invalid' })).toBe(2);
+    });
+
+    it.each([
+      ['an ISO 8601 string', '2019-09-23T18:14:46.134Z', /read as a date string/],
+      ['in seconds', 1569262486, /read as seconds/],
+    ])('stores the message of an entry whose time is %s for dispatch, at its own time, with the odd value noted', async (_name, time, note) => {
+      const ig = `ig-odd-time-${uid()}`;
+      await linkAccount(ig);
+      const mid = `mid-odd-time-${uid()}`;
+      const response = await postSigned(JSON.stringify(webhookBody([{ id: ig, time, messaging: [messagingItem(ig, 'c-odd', { message: { mid, text: 'still here' } }, TS + 1)] }])));
+      expect(response.status).toBe(200);
+      const [event] = await stored({ eventKey: `message:${mid}` });
+      expect(event).toMatchObject({ kind: 'message', occurredAt: new Date(TS + 1), problem: expect.stringMatching(note), payload: { message: { mid, text: 'still here' } } });
+      expect(event.status).not.toBe('invalid');
+      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, 'c-odd'))).length === 1 ? true : undefined), 'the message signalled');
     });
 
     it.each<[string, Record<string, unknown>, Record<string, unknown>]>([

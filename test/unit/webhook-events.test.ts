@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   STORY_LIFETIME_MS,
+  editNumberOf,
   movesWindow,
   projectMessage,
   splitWebhookPayload,
@@ -262,8 +263,6 @@ describe('splitWebhookPayload: what it cannot read is kept and marked', () => {
     ['no sender', { recipient: { id: IG }, timestamp: TS, message: { mid: 'x', text: 'hi' } }, 'sender'],
     ['a sender without id', { sender: {}, recipient: { id: IG }, timestamp: TS, message: { mid: 'x', text: 'hi' } }, 'sender.id'],
     ['no recipient', { sender: { id: CUSTOMER }, timestamp: TS, message: { mid: 'x', text: 'hi' } }, 'recipient'],
-    ['a timestamp that is a string', { sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp: '1569262485349', message: { mid: 'x', text: 'hi' } }, 'timestamp'],
-    ['no timestamp', { sender: { id: CUSTOMER }, recipient: { id: IG }, message: { mid: 'x', text: 'hi' } }, 'timestamp'],
     ['a message without mid', { sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp: TS, message: { text: 'hi' } }, 'message.mid'],
     ['text that is not a string', { sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp: TS, message: { mid: 'x', text: 42 } }, 'message.text'],
     ['a reaction without mid', { sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp: TS, reaction: { action: 'react' } }, 'reaction.mid'],
@@ -284,10 +283,11 @@ describe('splitWebhookPayload: what it cannot read is kept and marked', () => {
   });
 
   it('gives the same unknown item the same key, and a different one another', () => {
-    const bad = { sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp: 'yesterday', message: { mid: 'x' } };
+    const bad = { recipient: { id: IG }, timestamp: TS, message: { mid: 'x' } };
     const first = splitOne(bad);
     const second = splitOne(JSON.parse(JSON.stringify(bad)));
-    const other = splitOne({ ...bad, timestamp: 'today' });
+    const other = splitOne({ ...bad, timestamp: TS + 1 });
+    expect(first.kind).toBe('unknown');
     expect(second.eventKey).toBe(first.eventKey);
     expect(other.eventKey).not.toBe(first.eventKey);
   });
@@ -312,6 +312,108 @@ describe('splitWebhookPayload: what it cannot read is kept and marked', () => {
 
   it('splits an empty batch into no events and no problem', () => {
     expect(splitWebhookPayload(envelope([]), RECEIVED_AT)).toEqual({ events: [], envelopeProblem: null });
+  });
+});
+
+describe('splitWebhookPayload: an odd time costs its own field only', () => {
+  const ENTRY_ISO = '2019-09-23T18:14:46.134Z';
+  const message = (mid: string, timestamp: unknown = TS): Record<string, unknown> => ({ sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp, message: { mid, text: 'hello' } });
+
+  it.each<[string, unknown, RegExp]>([
+    ['an ISO 8601 string', ENTRY_ISO, /entry\[0\]\.time "2019-09-23T18:14:46\.134Z" is not ms since the epoch: read as a date string \(2019-09-23T18:14:46\.134Z\)/],
+    ['seconds', 1569262486, /entry\[0\]\.time 1569262486 is not ms since the epoch: read as seconds \(2019-09-23T18:14:46\.000Z\)/],
+    ['seconds with a fraction', 1569262486.134, /read as seconds \(2019-09-23T18:14:46\.134Z\)/],
+    ['a string of digits', String(ENTRY_TIME), /read as a string of digits \(2019-09-23T18:14:46\.134Z\)/],
+    ['a word', 'now', /entry\[0\]\.time "now" is not a time: the time of receipt is used/],
+    ['null', null, /entry\[0\]\.time null is not a time/],
+    ['an object', { ms: ENTRY_TIME }, /is not a time/],
+  ])('an entry whose time is %s still yields its message, at the message\'s own time, with the odd value noted', (_name, time, note) => {
+    const item = message('odd.1');
+    const result = splitWebhookPayload(envelope([{ id: IG, time, messaging: [item] }]), RECEIVED_AT);
+    expect(result.envelopeProblem).toBeNull();
+    const event = only(result.events);
+    expect(event).toMatchObject({ kind: 'message', mid: 'odd.1', eventKey: 'message:odd.1', igAccountId: IG, customerIgsid: CUSTOMER, occurredAt: TS });
+    // What Meta sent is kept as it came: the item whole, and the odd entry value in the note.
+    expect(event.payload).toEqual(item);
+    expect(event.problem).toMatch(note);
+  });
+
+  it('reads an entry time in seconds or as a date where the entry time is what counts (a change)', () => {
+    const change = { field: 'comments', value: { id: 'c.9' } };
+    const inSeconds = only(splitWebhookPayload(envelope([{ id: IG, time: 1569262486, changes: [change] }]), RECEIVED_AT).events);
+    expect(inSeconds).toMatchObject({ kind: 'change', occurredAt: 1569262486000 });
+    const asDate = only(splitWebhookPayload(envelope([{ id: IG, time: ENTRY_ISO, changes: [change] }]), RECEIVED_AT).events);
+    expect(asDate).toMatchObject({ kind: 'change', occurredAt: ENTRY_TIME });
+    // Unreadable: the time of receipt, as for an entry with no time.
+    const unreadable = only(splitWebhookPayload(envelope([{ id: IG, time: 'soon', changes: [change] }]), RECEIVED_AT).events);
+    expect(unreadable.occurredAt).toBe(RECEIVED_AT);
+  });
+
+  it('reads every event of such an entry, and leaves the entries around it untouched', () => {
+    const result = splitWebhookPayload(
+      envelope([
+        entry([message('n.1', TS - 1)]),
+        { id: IG, time: ENTRY_ISO, messaging: [message('n.2'), fromCustomer({ reaction: { mid: 'n.2', action: 'react', reaction: 'love' } }, TS + 1)] },
+        entry([message('n.3', TS + 2)]),
+      ]),
+      RECEIVED_AT,
+    );
+    expect(result.events.map((e) => [e.kind, e.eventKey, e.occurredAt, e.problem === null])).toEqual([
+      ['message', 'message:n.1', TS - 1, true],
+      ['message', 'message:n.2', TS, false],
+      ['reaction', `reaction:${CUSTOMER}:n.2:react:${TS + 1}`, TS + 1, false],
+      ['message', 'message:n.3', TS + 2, true],
+    ]);
+  });
+
+  it.each<[string, unknown, number, RegExp]>([
+    ['in seconds', 1569262485, 1569262485000, /timestamp 1569262485 is not ms since the epoch: read as seconds/],
+    ['a string of digits', String(TS), TS, /timestamp "1569262485349" is not ms since the epoch: read as a string of digits/],
+    ['an ISO 8601 string', '2019-09-23T18:14:45.349Z', TS, /read as a date string/],
+    ['a word', 'yesterday', ENTRY_TIME, /timestamp "yesterday" is not a time: the entry's time is used/],
+    ['missing', undefined, ENTRY_TIME, /timestamp is missing: the entry's time is used/],
+  ])('a messaging item whose timestamp is %s is read, at the best time it has, with a note', (_name, timestamp, expected, note) => {
+    const item: Record<string, unknown> = { sender: { id: CUSTOMER }, recipient: { id: IG }, message: { mid: 't.1', text: 'hi' } };
+    if (timestamp !== undefined) item.timestamp = timestamp;
+    const event = splitOne(item);
+    expect(event).toMatchObject({ kind: 'message', eventKey: 'message:t.1', occurredAt: expected, payload: item });
+    expect(event.problem).toMatch(note);
+  });
+
+  it('keys a time-keyed event without a usable timestamp by its content, so a redelivery is still recognised', () => {
+    const reaction = { sender: { id: CUSTOMER }, recipient: { id: IG }, timestamp: 'n/a', reaction: { mid: 'k.1', action: 'react', reaction: 'like' } };
+    const first = only(splitWebhookPayload(envelope([entry([reaction])]), RECEIVED_AT).events);
+    // Redelivered later: another entry time, the same event.
+    const again = only(splitWebhookPayload(envelope([entry([reaction], { time: ENTRY_TIME + 60_000 })]), RECEIVED_AT + 60_000).events);
+    expect(first.kind).toBe('reaction');
+    expect(first.eventKey).toMatch(new RegExp(`^reaction:${CUSTOMER}:k\\.1:react:sha256-[0-9a-f]{64}$`));
+    expect(again.eventKey).toBe(first.eventKey);
+    expect(again.occurredAt).toBe(ENTRY_TIME + 60_000);
+  });
+
+  it('keys the same event the same way whether its time came as ms or as seconds-precise ms', () => {
+    const inMs = splitOne(fromCustomer({ reaction: { mid: 'k.2', action: 'react', reaction: 'like' } }, 1569262485000));
+    const inSeconds = splitOne(fromCustomer({ reaction: { mid: 'k.2', action: 'react', reaction: 'like' } }, 1569262485));
+    expect(inSeconds.eventKey).toBe(inMs.eventKey);
+  });
+});
+
+describe('editNumberOf', () => {
+  it.each<[unknown, number]>([
+    [1, 1],
+    [4, 4],
+    ['2', 2],
+    [' 3 ', 3],
+    // Absent or unreadable: the first edit.
+    [undefined, 1],
+    [null, 1],
+    ['two', 1],
+    [0, 1],
+    [-2, 1],
+    [1.5, 1],
+    ['', 1],
+  ])('reads num_edit %p as %p', (value, expected) => {
+    expect(editNumberOf(value)).toBe(expected);
   });
 });
 

@@ -74,7 +74,14 @@ export interface Message {
   /** B11: the customer unsent it; its content is gone. */
   deletedAt: Date | null;
   editCount: number;
+  /**
+   * Meta's time of the edit shown: a change applies only if it is newer, so an older edit applied late never
+   * replaces a newer one. Absent on messages stored before it was kept (and on the engine's own replies).
+   */
+  editedAt?: Date | null;
   reaction: MessageReaction | null;
+  /** Meta's time of the latest reaction or unreact applied (an unreact leaves `reaction` null, not its time). */
+  reactionAt?: Date | null;
   error: MessageError | null;
   outbound?: OutboundDetails;
 }
@@ -100,7 +107,9 @@ const messageSchema = new Schema<Message>(
     status: { type: String, required: true, enum: messageStatuses },
     deletedAt: { type: Date, default: null },
     editCount: { type: Number, default: 0 },
+    editedAt: { type: Date, default: null },
     reaction: { type: Schema.Types.Mixed, default: null },
+    reactionAt: { type: Date, default: null },
     error: { type: Schema.Types.Mixed, default: null },
     outbound: { type: Schema.Types.Mixed },
   },
