@@ -40,6 +40,21 @@ export interface RecordedInboundEvent {
   profileDue?: boolean;
 }
 
+/** Several pending events of one conversation, recorded in their order by one activity call. */
+export interface RecordInboundEventsInput extends Omit<RecordInboundEventInput, 'eventId'> {
+  eventIds: string[];
+}
+
+export interface RecordedInboundEvents {
+  /** The answers for the first `results.length` events, in order. */
+  results: RecordedInboundEvent[];
+  /**
+   * Set when an event could not be recorded: the call stopped there, so nothing after it was recorded ahead of it.
+   * The workflow records that event alone, with retries and, when they run out, parking.
+   */
+  stoppedAt?: { eventId: string; reason: string };
+}
+
 export interface RefreshCustomerProfileInput {
   igAccountId: string;
   igsid: string;
@@ -97,6 +112,8 @@ export interface ParkInboundEventInput {
 
 export interface ConversationActivities {
   recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent>;
+  /** Records events in order until one fails; see RecordedInboundEvents. */
+  recordInboundEvents(input: RecordInboundEventsInput): Promise<RecordedInboundEvents>;
   /** Fetches and stores the customer's profile; a failure is recorded on the customer (`profileError`) and raised. */
   refreshCustomerProfile(input: RefreshCustomerProfileInput): Promise<void>;
   closeConversation(input: CloseConversationInput): Promise<void>;

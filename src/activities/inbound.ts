@@ -24,8 +24,17 @@ import type { Logger } from '../logger';
 import type { TokenCipher } from '../security/token-cipher';
 import { contentFingerprint } from '../outbound/fingerprint';
 import { FailureType } from '../temporal/failures';
-import type { CloseConversationInput, ParkInboundEventInput, RecordedInboundEvent, RecordInboundEventInput, RefreshCustomerProfileInput } from './conversation-contract';
+import type {
+  CloseConversationInput,
+  ParkInboundEventInput,
+  RecordedInboundEvent,
+  RecordedInboundEvents,
+  RecordInboundEventInput,
+  RecordInboundEventsInput,
+  RefreshCustomerProfileInput,
+} from './conversation-contract';
 import { ActivityError } from './failures';
+import { recordInOrder } from './record-in-order';
 
 const ACCOUNT_CACHE_MS = 5_000;
 /** An echo settles a reply whose outcome was unknown only if it came this soon after the send was tried. */
@@ -359,20 +368,27 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     return { ...answer, profileDue: account !== undefined && (await ensureCustomer(account, input.igsid, input.firstOfConversation)) };
   }
 
+  async function recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
+    const event = await models.webhookEvents.findOne({ _id: input.eventId }).lean<WebhookEvent>();
+    if (!event) throw new ActivityError(FailureType.EventNotFound, `no stored webhook event ${input.eventId}`);
+    if (event.status === 'recorded' || event.status === 'skipped') return answerAgain(event, event.status, input);
+    const account = await loadAccount(input.igAccountId);
+    const result = await apply(event, input, account);
+    if (result.outcome === 'recorded' || result.outcome === 'matched-own-send') {
+      await models.webhookEvents.updateOne(
+        { _id: event._id },
+        { $set: { status: 'recorded', conversationId: input.conversationId, recordedAt: new Date(now()) } },
+      );
+    }
+    return result;
+  }
+
   return {
-    async recordInboundEvent(input: RecordInboundEventInput): Promise<RecordedInboundEvent> {
-      const event = await models.webhookEvents.findOne({ _id: input.eventId }).lean<WebhookEvent>();
-      if (!event) throw new ActivityError(FailureType.EventNotFound, `no stored webhook event ${input.eventId}`);
-      if (event.status === 'recorded' || event.status === 'skipped') return answerAgain(event, event.status, input);
-      const account = await loadAccount(input.igAccountId);
-      const result = await apply(event, input, account);
-      if (result.outcome === 'recorded' || result.outcome === 'matched-own-send') {
-        await models.webhookEvents.updateOne(
-          { _id: event._id },
-          { $set: { status: 'recorded', conversationId: input.conversationId, recordedAt: new Date(now()) } },
-        );
-      }
-      return result;
+    recordInboundEvent,
+
+    /** Several pending events of the conversation in one call: one activity for a burst instead of one per event. */
+    async recordInboundEvents(input: RecordInboundEventsInput): Promise<RecordedInboundEvents> {
+      return recordInOrder(input, recordInboundEvent);
     },
 
     /**

@@ -19,13 +19,14 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ConversationActivities, SendFailure } from '../activities/conversation-contract';
+import type { ConversationActivities, RecordedInboundEvent, RecordedInboundEvents, SendFailure } from '../activities/conversation-contract';
 import { HUMAN_AGENT_WINDOW_MS, nextWindowClosesAt, sendPolicyAt } from '../domain/window';
 import { failureOf, FailureType, type ReadFailure } from '../temporal/failures';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey } from '../temporal/names';
@@ -118,6 +119,23 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
  * the separate fetch their histories do not have.
  */
 const PROFILE_BESIDE_EVENTS_PATCH = 'profile-fetch-beside-events';
+/**
+ * Runs from before this change continued as new only when no event was pending: a long burst for one customer grew
+ * one run far past the suggested history size. Replaying them must keep recording where they did.
+ */
+const CONTINUE_WITH_PENDING_PATCH = 'continue-as-new-with-pending-events';
+
+/** Runs from before this change recorded each event with its own activity task. */
+const RECORD_IN_BATCHES_PATCH = 'record-events-in-batches';
+/** Events recorded by one local activity call: a few database writes each, well inside its time limit. */
+const RECORD_BATCH_SIZE = 50;
+
+const { recordInboundEvents } = proxyLocalActivities<ConversationActivities>({
+  // Run by the worker beside the workflow task. A burst of 50 events takes well under a second.
+  startToCloseTimeout: '10 seconds',
+  // Few attempts: when the batch keeps failing, its first event is recorded alone with the retries below.
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
+});
 
 const { recordInboundEvent } = proxyActivities<ConversationActivities>({
   // A few database writes: 10 s is ample, and bounds how long a crashed worker holds an event.
@@ -374,56 +392,103 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
       });
   }
 
+  /** Hands the conversation, with every pending event, to a fresh run; settles what must not be cut off first. */
+  async function continueAsNewNow(): Promise<never> {
+    stopping = true;
+    await outboxStopped;
+    // A pending activity does not follow continue-as-new (its retries stop, its outcome is lost), and
+    // allHandlersFinished counts only signal and update handlers: the fetch is awaited by name.
+    if (profileFetch !== undefined) await profileFetch;
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof conversationWorkflow>(
+      next({ conversationId, windowClosesAt, lastCustomerMessageAt, outbox, settledMessageIds: settled, heldEventIds: [], sendNotBefore }),
+    );
+  }
+
   // --- the inbound events and the window ------------------------------------------------------------------------
 
+  /** An event a batch stopped at: recorded next, alone, with retries and then parking. */
+  let recordAlone: string | undefined;
+
+  const recordingInput = () => ({
+    igAccountId: input.igAccountId,
+    igsid: input.igsid,
+    conversationId,
+    workflowId: workflowInfo().workflowId,
+    firstOfConversation: eventsRecorded === 0 && input.conversationId === undefined,
+    holdUnknownEchoes: sending !== undefined,
+  });
+
+  const rememberEvent = (eventId: string): void => {
+    recent.push(eventId);
+    if (recent.length > RECENT_EVENT_IDS) recent.shift();
+  };
+
+  /** Takes in what recording an event answered; 'again' when it must be asked again now. */
+  function takeRecorded(eventId: string, recorded: RecordedInboundEvent): 'done' | 'again' {
+    if (recorded.outcome === 'own-send-unsettled') {
+      // The send it may belong to is still in flight; if it settled meanwhile, ask again at once.
+      if (sending === undefined) return 'again';
+      held.push(eventId);
+      return 'done';
+    }
+    if (recorded.settledMessageId !== undefined) confirmedByEcho.push(recorded.settledMessageId);
+    // Started, not awaited: the next events are recorded while the Profile API answers, however slowly.
+    if (recorded.profileDue === true && patched(PROFILE_BESIDE_EVENTS_PATCH)) fetchProfileBesideEvents();
+    eventsRecorded += 1;
+    if (recorded.movesWindow) {
+      windowClosesAt = nextWindowClosesAt(windowClosesAt, recorded.occurredAt);
+      lastCustomerMessageAt = Math.max(lastCustomerMessageAt ?? 0, recorded.occurredAt);
+    }
+    rememberEvent(eventId);
+    return 'done';
+  }
+
+  /** One event through the activity with bounded retries; one that still cannot be recorded is parked. */
+  async function recordOneEvent(eventId: string): Promise<void> {
+    try {
+      const recorded = await recordInboundEvent({ eventId, ...recordingInput() });
+      if (takeRecorded(eventId, recorded) === 'again') pending.unshift(eventId);
+    } catch (error) {
+      // One event that cannot be recorded never fails the run nor blocks the events after it.
+      await parkInboundEvent({ eventId, reason: failureOf(error).message });
+      rememberEvent(eventId);
+    }
+  }
+
+  /**
+   * The pending events, up to a batch, in one local activity: a burst costs Temporal one marker per batch rather
+   * than an activity task per event. It stops at an event that fails; that one is then recorded alone.
+   */
+  async function recordPendingBatch(): Promise<void> {
+    const batch = pending.splice(0, RECORD_BATCH_SIZE);
+    let answer: RecordedInboundEvents;
+    try {
+      answer = await recordInboundEvents({ eventIds: batch, ...recordingInput() });
+    } catch {
+      // The call itself failed (the database, a timeout): its first event goes alone, with the full retries.
+      answer = { results: [], stoppedAt: { eventId: batch[0]!, reason: 'the batch could not be recorded' } };
+    }
+    const again = answer.results.flatMap((recorded, index) => (takeRecorded(batch[index]!, recorded) === 'again' ? [batch[index]!] : []));
+    pending.unshift(...again, ...batch.slice(answer.results.length));
+    recordAlone = answer.stoppedAt?.eventId;
+  }
+
   for (;;) {
+    // A long burst must not grow one run without bound: the pending events go to the next run, in their order.
+    if (pending.length > 0 && closeRequestedAt === undefined && workflowInfo().continueAsNewSuggested && patched(CONTINUE_WITH_PENDING_PATCH)) {
+      return continueAsNewNow();
+    }
     // Once the conversation is to close, what comes next belongs to the next conversation.
-    const eventId = closeRequestedAt === undefined ? pending.shift() : undefined;
-    if (eventId !== undefined) {
-      try {
-        const recorded = await recordInboundEvent({
-          eventId,
-          igAccountId: input.igAccountId,
-          igsid: input.igsid,
-          conversationId,
-          workflowId: workflowInfo().workflowId,
-          firstOfConversation: eventsRecorded === 0 && input.conversationId === undefined,
-          holdUnknownEchoes: sending !== undefined,
-        });
-        if (recorded.outcome === 'own-send-unsettled') {
-          // The send it may belong to is still in flight; if it settled meanwhile, ask again at once.
-          if (sending !== undefined) held.push(eventId);
-          else pending.unshift(eventId);
-          continue;
-        }
-        if (recorded.settledMessageId !== undefined) confirmedByEcho.push(recorded.settledMessageId);
-        // Started, not awaited: the next events are recorded while the Profile API answers, however slowly.
-        if (recorded.profileDue === true && patched(PROFILE_BESIDE_EVENTS_PATCH)) fetchProfileBesideEvents();
-        eventsRecorded += 1;
-        if (recorded.movesWindow) {
-          windowClosesAt = nextWindowClosesAt(windowClosesAt, recorded.occurredAt);
-          lastCustomerMessageAt = Math.max(lastCustomerMessageAt ?? 0, recorded.occurredAt);
-        }
-      } catch (error) {
-        // One event that cannot be recorded never fails the run nor blocks the events after it.
-        await parkInboundEvent({ eventId, reason: failureOf(error).message });
-      }
-      recent.push(eventId);
-      if (recent.length > RECENT_EVENT_IDS) recent.shift();
+    if (closeRequestedAt === undefined && pending.length > 0) {
+      const alone = recordAlone;
+      recordAlone = undefined;
+      if (alone === undefined && patched(RECORD_IN_BATCHES_PATCH)) await recordPendingBatch();
+      else await recordOneEvent(pending.shift()!);
       continue;
     }
 
-    if (workflowInfo().continueAsNewSuggested) {
-      stopping = true;
-      await outboxStopped;
-      // A pending activity does not follow continue-as-new (its retries stop, its outcome is lost), and
-      // allHandlersFinished counts only signal and update handlers: the fetch is awaited by name.
-      if (profileFetch !== undefined) await profileFetch;
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof conversationWorkflow>(
-        next({ conversationId, windowClosesAt, lastCustomerMessageAt, outbox, settledMessageIds: settled, heldEventIds: [], sendNotBefore }),
-      );
-    }
+    if (workflowInfo().continueAsNewSuggested) return continueAsNewNow();
 
     // A run that saw no customer message (only echoes, reads, reactions) still ends after the same 7 days.
     const closesAt = windowClosesAt ?? workflowInfo().runStartTime.getTime() + HUMAN_AGENT_WINDOW_MS;

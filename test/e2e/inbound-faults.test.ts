@@ -6,7 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { findFreePort, startTemporalDevServer, type ManagedProcess } from '../../scripts/lib/processes';
+import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
 import { createWorkerProcesses } from '../support/worker-processes';
 
@@ -84,6 +86,38 @@ describe('a batch of 1,000 events', () => {
     expect(await world.engine.models.webhookEvents.countDocuments({ kind: 'message' })).toBe(1000);
     // The local database (FerretDB on SQLite) applies about 15 events a second on two cores: allow minutes.
     await expectAllArrivedInOrder(world, sent, 400_000);
+  });
+});
+
+describe('one customer, 1,000 events at once', () => {
+  let world: InboundWorld;
+  beforeAll(async () => {
+    world = await startInboundWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('continues the conversation as new while events are pending, losing and reordering none', async () => {
+    const [username] = await createCustomers(world, 'long', 1);
+    await world.control('PUT', '/webhooks/switches', { hold: true, batchSize: 1000 });
+    const sent = await burst(world, [username!], 1000, 'long');
+    await world.control('PUT', '/webhooks/switches', { hold: false });
+    await world.control('POST', '/webhooks/flush');
+    await allDeliveriesAcknowledged(world);
+    await expectAllArrivedInOrder(world, sent, 400_000);
+
+    const [igsid] = [...sent.keys()];
+    const workflowId = makeConversationWorkflowId(world.igAccountId, igsid!);
+    const runs: WorkflowExecutionInfo[] = [];
+    for await (const run of world.engine.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run);
+    // One conversation, in several runs: each handed its pending events to the next once Temporal suggested it,
+    // instead of growing one run to about 9,000 history events (Temporal suggests continuing at about 4,000).
+    expect(new Set((await world.engine.models.conversations.find({ igsid }).lean()).map((c) => c._id)).size).toBe(1);
+    expect(runs.length).toBeGreaterThan(1);
+    const longest = Math.max(...runs.map((run) => run.historyLength));
+    process.stdout.write(`1,000 pending events: ${runs.length} runs, longest history ${longest} events\n`);
+    expect(longest).toBeLessThan(6000);
   });
 });
 

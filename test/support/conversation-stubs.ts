@@ -15,6 +15,7 @@ import type {
   SendMessageInput,
 } from '../../src/activities/conversation-contract';
 import { withFailureMapping } from '../../src/activities/failures';
+import { recordInOrder } from '../../src/activities/record-in-order';
 
 export type ScriptedSend = 'sent' | Error;
 export type ScriptedProfileFetch = 'stored' | Error;
@@ -53,14 +54,16 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
   const sendScript = new Map<string, ScriptedSend[]>();
   const profileScript: ScriptedProfileFetch[] = [];
   let profileHold: Promise<void> | undefined;
+  const recordInboundEvent: ConversationActivities['recordInboundEvent'] = async ({ eventId }) => {
+    const event = events.get(eventId);
+    if (!event) throw new Error(`unknown event ${eventId}`);
+    if (event instanceof Error) throw event;
+    log.recorded.push(eventId);
+    return event;
+  };
   const activities: ConversationActivities = {
-    async recordInboundEvent({ eventId }) {
-      const event = events.get(eventId);
-      if (!event) throw new Error(`unknown event ${eventId}`);
-      if (event instanceof Error) throw event;
-      log.recorded.push(eventId);
-      return event;
-    },
+    recordInboundEvent,
+    recordInboundEvents: (input) => recordInOrder(input, recordInboundEvent),
     async refreshCustomerProfile({ igsid }) {
       log.profileFetches.push({ igsid, attempt: Context.current().info.attempt });
       if (profileHold) await profileHold;
