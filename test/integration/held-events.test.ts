@@ -9,6 +9,7 @@ import { createChannelDirectory } from '../../src/channels/directory';
 import type { Models } from '../../src/db/models';
 import { newLinkedAccount, type LinkStatus } from '../../src/db/models/linked-account';
 import { createInboundDispatcher } from '../../src/inbound/dispatcher';
+import { createApiMetrics } from '../../src/metrics/engine-metrics';
 import { releaseHeldEvents } from '../../src/inbound/held-events';
 import { createLogger } from '../../src/logger';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
@@ -173,6 +174,7 @@ describe('webhooks of an account that must be re-authenticated', () => {
       temporal: engine.temporal,
       taskQueue: engine.config.temporal.taskQueue,
       logger: createLogger({ write: () => undefined }),
+      metrics: createApiMetrics(),
     });
 
     expect(await racing.dispatch([{ eventKey, igAccountId: ig, customerIgsid: 'c-race', occurredAt: new Date(TS), kind: 'message', mid: null }], { claimed: true })).toMatchObject({ held: 0, dispatched: 1 });
