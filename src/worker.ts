@@ -5,6 +5,7 @@ import { sleep } from './async';
 import { connectDatabase } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
 import { createLogger, type Logger } from './logger';
+import { createWorkerMetrics } from './metrics/engine-metrics';
 import { createWorker } from './worker-factory';
 
 async function connectTemporal(address: string, logger: Logger): Promise<NativeConnection> {
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   const models = createModels(database);
   await ensureIndexes(models);
   const connection = await connectTemporal(config.temporal.address, logger);
-  const worker = await createWorker({ connection, config, models, logger });
+  // Counted into, but not served yet.
+  const worker = await createWorker({ connection, config, models, logger, metrics: createWorkerMetrics() });
   // Temporal's runtime stops the worker on SIGINT/SIGTERM: run() then resolves after in-flight tasks finish.
   logger.info('worker running', { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace });
   await worker.run();

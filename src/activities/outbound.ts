@@ -12,6 +12,7 @@ import { DomainError, UnknownOutcomeError } from '../domain/errors';
 import { tokenRevokedReasonOf, type TokenRevokedReason } from '../domain/link';
 import type { GraphClient, OutgoingMessage } from '../graph/client';
 import type { Logger } from '../logger';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { TokenCipher } from '../security/token-cipher';
 import { FailureType } from '../temporal/failures';
 import type { AccountProblemInput, RecordSendFailureInput, SendMessageInput, SentMessageResult } from './conversation-contract';
@@ -22,6 +23,8 @@ export interface OutboundActivityDeps {
   graph: Pick<GraphClient, 'sendMessage'>;
   cipher: TokenCipher;
   logger: Logger;
+  /** Each reply is counted when its outcome is written, not again when a retry finds it written. */
+  metrics: Pick<EngineMetrics, 'sendSettled'>;
   /** The public address Meta fetches a stored image from. */
   mediaUrl: (mediaId: string) => string;
   /**
@@ -88,6 +91,7 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
         // The mid index first: the echo finds the reply by it, whichever of the two writes a crash interrupts.
         await insertIfAbsent(models.outboundMids, { _id: sent.messageId, messageId: message._id });
         await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid: sent.messageId, 'outbound.sentToMetaAt': new Date(sentAt), error: null } });
+        deps.metrics.sendSettled('sent');
         return { mid: sent.messageId, sentAt };
       } catch (error) {
         // Meta answered with a refusal: nothing went out, so the message waits again for the workflow's decision.
@@ -101,7 +105,10 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     },
 
     async recordSendFailure(input: RecordSendFailureInput): Promise<void> {
-      await models.messages.updateOne({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } });
+      // The document as it was: a retry that finds this status written already is not counted again. Whole:
+      // FerretDB does not take a projection in findAndModify.
+      const before = await models.messages.findOneAndUpdate({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } }).lean<Message>();
+      if (before && before.status !== input.status) deps.metrics.sendSettled(input.status);
     },
 
     async settleUnknownSend({ messageId }: { messageId: string }): Promise<'sent' | 'unknown'> {
@@ -119,6 +126,8 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
           },
         },
       );
+      // A retry of this activity finds it unknown already: counted once.
+      if (message.status !== 'unknown') deps.metrics.sendSettled('unknown');
       return 'unknown';
     },
 

@@ -16,7 +16,7 @@ import { connectDatabase } from '../../src/db/connection';
 import { createModels, ensureIndexes, type Models } from '../../src/db/models';
 import { createLogger, type Logger } from '../../src/logger';
 import { createInboundDispatcher, startSweeper, type InboundDispatcher } from '../../src/inbound/dispatcher';
-import { createApiMetrics, type ApiMetrics } from '../../src/metrics/engine-metrics';
+import { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { createWorker } from '../../src/worker-factory';
 
@@ -27,8 +27,8 @@ export interface RunningEngine {
   database: MongooseConnection;
   models: Models;
   dispatcher: InboundDispatcher;
-  /** The registry the API (its /metrics) counts into. */
-  metrics: { api: ApiMetrics };
+  /** The registries the API (its /metrics) and the in-process worker count into. */
+  metrics: { api: ApiMetrics; worker: WorkerMetrics };
   logs: string[];
   stop(): Promise<void>;
 }
@@ -97,14 +97,14 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
 
   const temporalAccess = createTemporalAccess(config.temporal);
   const temporal = temporalAccess.client;
-  const metrics = { api: createApiMetrics() };
+  const metrics = { api: createApiMetrics(), worker: createWorkerMetrics() };
 
   let workerRun: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   let shutdownWorker: (() => void) | undefined;
   if (options.worker !== false) {
     nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-    const worker = await createWorker({ connection: nativeConnection, config, models, logger });
+    const worker = await createWorker({ connection: nativeConnection, config, models, logger, metrics: metrics.worker });
     workerRun = worker.run();
     shutdownWorker = () => worker.shutdown();
   }
