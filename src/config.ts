@@ -86,6 +86,16 @@ const environmentSchema = z.object({
   // Activities mostly wait on the database: more in flight than it can serve only lengthens each one.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(32),
 
+  // Prometheus. The API serves /metrics on its own port. The worker serves nothing unless given a port: every
+  // replica (and every test worker) would otherwise compete for one address.
+  WORKER_METRICS_PORT: port.optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  // The Temporal SDK's own metrics (task slots, poll and schedule latencies), exported by its native runtime. Set,
+  // the worker installs that runtime once at start; unset, the SDK's default runtime runs, exporting nothing.
+  TEMPORAL_METRICS_BIND_ADDRESS: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be <host>:<port>, e.g. 0.0.0.0:9465 or [::]:9465').optional(),
+  // The API's port faces the internet (Meta must reach the webhook): with a token set, a scrape must carry it.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI').default('mongodb://127.0.0.1:27017/instagram_dm'),
 
   GRAPH_API_URL: url.default('http://127.0.0.1:4010'),
@@ -133,6 +143,14 @@ export interface AppConfig {
   outbound: { waitLimitMs: number; mediaFetchTimeoutMs: number; mediaFetchAllowPrivateNetwork: boolean };
   inbound: { sweepIntervalMs: number; profileStaleAfterMs: number };
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number };
+  metrics: {
+    /** `Authorization: Bearer <token>` required on every /metrics when set. */
+    token: string | null;
+    /** Null: the worker serves no /metrics. */
+    worker: { host: string; port: number } | null;
+    /** Null: the Temporal SDK's metrics are not exported. */
+    temporalBindAddress: string | null;
+  };
   mongodb: { uri: string };
   meta: {
     graphApiUrl: string;
@@ -189,6 +207,11 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    },
+    metrics: {
+      token: e.METRICS_TOKEN ?? null,
+      worker: e.WORKER_METRICS_PORT === undefined ? null : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+      temporalBindAddress: e.TEMPORAL_METRICS_BIND_ADDRESS ?? null,
     },
     mongodb: { uri: e.MONGODB_URI },
     meta: {

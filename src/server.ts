@@ -6,6 +6,7 @@ import { createDatabaseConnection, openWithRetry } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
 import { onShutdownSignal } from './lifecycle';
 import { createLogger } from './logger';
+import { createApiMetrics } from './metrics/engine-metrics';
 import { createInboundDispatcher, startSweeper } from './inbound/dispatcher';
 import { createTemporalAccess } from './temporal/client';
 
@@ -15,8 +16,9 @@ async function main(): Promise<void> {
   const database = createDatabaseConnection();
   const models = createModels(database);
   const temporal = createTemporalAccess(config.temporal);
-  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger });
-  const app = createApp({ config, logger, temporal, database, models, dispatcher });
+  const metrics = createApiMetrics();
+  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics });
+  const app = createApp({ config, logger, temporal, database, models, dispatcher, metrics });
 
   // Listen first so /healthz and /readyz answer while the database is still coming up.
   const server: Server = app.listen(config.api.port, config.api.host, () => {

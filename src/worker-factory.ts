@@ -12,6 +12,7 @@ import type { Models } from './db/models';
 import type { GraphClient } from './graph/client';
 import { createConfiguredGraphClient } from './graph/configured';
 import type { Logger } from './logger';
+import type { WorkerMetrics } from './metrics/engine-metrics';
 import { createNoticeBoard } from './notices/notice-board';
 import { publicMediaUrl } from './outbound/media-store';
 import { createTokenCipher } from './security/token-cipher';
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   config: AppConfig;
   models: Models;
   logger: Logger;
+  /** The worker process's registry and counters, which its activities count into. */
+  metrics: WorkerMetrics;
   /** Defaults to the Graph API client of the configuration. */
   graph?: GraphClient;
   /** The owners' personal rooms; defaults to the notices collection of the engine's database. */
@@ -44,7 +47,7 @@ export function accountSignaller(client: Client) {
 }
 
 export function createActivities(deps: Omit<WorkerDeps, 'connection'> & { temporal?: Client }) {
-  const { config, models, logger } = deps;
+  const { config, models, logger, metrics } = deps;
   const graph = deps.graph ?? createConfiguredGraphClient(config.meta, logger);
   const cipher = createTokenCipher(config.tokens.keyring);
   return withFailureMapping({
@@ -54,6 +57,7 @@ export function createActivities(deps: Omit<WorkerDeps, 'connection'> & { tempor
       graph,
       cipher,
       logger,
+      metrics,
       appId: config.meta.appId,
       profileStaleAfterMs: config.inbound.profileStaleAfterMs,
     }),
@@ -62,6 +66,7 @@ export function createActivities(deps: Omit<WorkerDeps, 'connection'> & { tempor
       graph,
       cipher,
       logger,
+      metrics,
       mediaUrl: (mediaId) => publicMediaUrl(config.api.publicBaseUrl, mediaId),
       ...(deps.temporal === undefined ? {} : { signalAccount: accountSignaller(deps.temporal) }),
     }),

@@ -21,6 +21,7 @@ import { editNumberOf, movesWindow, projectMessage, type InboundEventKind, type 
 import type { GraphClient, UserProfile } from '../graph/client';
 import { createEarlyChanges } from '../inbound/early-changes';
 import type { Logger } from '../logger';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { TokenCipher } from '../security/token-cipher';
 import { contentFingerprint } from '../outbound/fingerprint';
 import { FailureType } from '../temporal/failures';
@@ -45,6 +46,8 @@ export interface InboundActivityDeps {
   graph: Pick<GraphClient, 'getUserProfile'>;
   cipher: TokenCipher;
   logger: Logger;
+  /** Events are counted once, when first recorded or parked; a reply an echo confirms counts as sent. */
+  metrics: Pick<EngineMetrics, 'inboundEventRecorded' | 'inboundEventParked' | 'sendSettled'>;
   /** The Meta app id of this engine: echoes that carry it are of the engine's own sends. */
   appId: string;
   /** A customer's profile is fetched again when older than this (B10: a changed username shows on the next message). */
@@ -179,6 +182,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid, 'outbound.sentToMetaAt': sentAt, error: null } });
     // A reaction to the reply may have come while it had no known mid.
     await changes.applyHeldChanges(mid);
+    deps.metrics.sendSettled('sent');
   }
 
   /**
@@ -239,6 +243,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
       { _id: event._id },
       { $set: { status: 'skipped', skipReason: reason, conversationId: input.conversationId, recordedAt: new Date(now()) } },
     );
+    deps.metrics.inboundEventRecorded(event.kind, 'skipped');
     return { kind: event.kind, occurredAt: event.occurredAt.getTime(), movesWindow: false, outcome: 'skipped' };
   }
 
@@ -379,6 +384,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         { _id: event._id },
         { $set: { status: 'recorded', conversationId: input.conversationId, recordedAt: new Date(now()) } },
       );
+      deps.metrics.inboundEventRecorded(event.kind, result.outcome);
     }
     return result;
   }
@@ -414,7 +420,10 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     },
 
     async parkInboundEvent(input: ParkInboundEventInput): Promise<void> {
-      await models.webhookEvents.updateOne({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason } });
+      // The document as it was: its kind for the count, and whether a retry of this activity parked it already.
+      // Whole: FerretDB does not take a projection in findAndModify.
+      const before = await models.webhookEvents.findOneAndUpdate({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason } }).lean<WebhookEvent>();
+      if (before && before.status !== 'parked') deps.metrics.inboundEventParked(before.kind);
       deps.logger.warn('inbound event parked', { eventId: input.eventId, reason: input.reason });
     },
 

@@ -13,6 +13,7 @@ import { tokenRevokedReasonOf, type TokenRevokedReason } from '../domain/link';
 import type { GraphClient, OutgoingMessage } from '../graph/client';
 import { createEarlyChanges } from '../inbound/early-changes';
 import type { Logger } from '../logger';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import type { TokenCipher } from '../security/token-cipher';
 import { FailureType } from '../temporal/failures';
 import type { AccountProblemInput, RecordSendFailureInput, SendMessageInput, SentMessageResult } from './conversation-contract';
@@ -23,6 +24,8 @@ export interface OutboundActivityDeps {
   graph: Pick<GraphClient, 'sendMessage'>;
   cipher: TokenCipher;
   logger: Logger;
+  /** Each reply is counted when its outcome is written, not again when a retry finds it written. */
+  metrics: Pick<EngineMetrics, 'sendSettled'>;
   /** The public address Meta fetches a stored image from. */
   mediaUrl: (mediaId: string) => string;
   /**
@@ -94,6 +97,7 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
         await models.messages.updateOne({ _id: message._id }, { $set: { status: 'sent', mid: sent.messageId, 'outbound.sentToMetaAt': new Date(sentAt), error: null } });
         // A reaction to the reply that came before its mid was known (held by early-changes.ts).
         await changes.applyHeldChanges(sent.messageId);
+        deps.metrics.sendSettled('sent');
         return { mid: sent.messageId, sentAt };
       } catch (error) {
         // Meta answered with a refusal: nothing went out, so the message waits again for the workflow's decision.
@@ -107,7 +111,10 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     },
 
     async recordSendFailure(input: RecordSendFailureInput): Promise<void> {
-      await models.messages.updateOne({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } });
+      // The document as it was: a retry that finds this status written already is not counted again. Whole:
+      // FerretDB does not take a projection in findAndModify.
+      const before = await models.messages.findOneAndUpdate({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } }).lean<Message>();
+      if (before && before.status !== input.status) deps.metrics.sendSettled(input.status);
     },
 
     async settleUnknownSend({ messageId }: { messageId: string }): Promise<'sent' | 'unknown'> {
@@ -125,6 +132,8 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
           },
         },
       );
+      // A retry of this activity finds it unknown already: counted once.
+      if (message.status !== 'unknown') deps.metrics.sendSettled('unknown');
       return 'unknown';
     },
 

@@ -7,6 +7,7 @@ import type { Models } from '../db/models';
 import type { InboundDispatcher } from '../inbound/dispatcher';
 import { createWebhookIntake } from '../inbound/webhook-intake';
 import type { Logger } from '../logger';
+import type { ApiMetrics } from '../metrics/engine-metrics';
 import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
 import { createNoticeBoard, type NoticeBoard } from '../notices/notice-board';
@@ -27,6 +28,7 @@ import { createMediaRouter, mediaRouteDocs } from './routes/media';
 import { createMeRoutes } from './routes/me';
 import { createDataDeletionStatusRoutes, createMetaCallbackRouter, metaCallbackRouteDocs } from './routes/meta-callbacks';
 import { createMemberRoutes } from './routes/members';
+import { createMetricsRouter, metricsRouteDocs } from './routes/metrics';
 import { createOutboundRoutes } from './routes/outbound';
 import { createWebhookRouter, webhookRouteDocs } from './routes/webhooks';
 import { createLinkingRoutes, FACEBOOK_CALLBACK_PATH, type LinkingRoutesDeps } from './routes/linking';
@@ -52,6 +54,8 @@ export interface AppDeps {
   database: Connection;
   models: Models;
   dispatcher: InboundDispatcher;
+  /** This process's registry and counters; the dispatcher above counts into the same ones. */
+  metrics: ApiMetrics;
   now?: () => number;
 }
 
@@ -120,18 +124,20 @@ export function createApp(deps: AppDeps): Express {
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));
-  const documentedRoutes: RouteDocumentation[] = [...healthRoutes, ...webhookRouteDocs, ...metaCallbackRouteDocs, ...mediaRouteDocs, ...docsRoutes, ...apiRoutes];
+  const documentedRoutes: RouteDocumentation[] = [...healthRoutes, ...metricsRouteDocs, ...webhookRouteDocs, ...metaCallbackRouteDocs, ...mediaRouteDocs, ...docsRoutes, ...apiRoutes];
   const routerDeps = { authenticate: createAuthenticator({ directory, operatorToken: deps.config.api.operatorToken }), parseMultipart: parseMultipartBody };
 
   app.use(buildRouter(healthRoutes, routerDeps));
+  app.use(createMetricsRouter({ registry: deps.metrics.registry, token: deps.config.metrics.token }));
 
   // Before any body parser: the signature is checked over the raw bytes.
   app.use(
     createWebhookRouter({
-      intake: createWebhookIntake({ models: deps.models, dispatcher: deps.dispatcher, logger: deps.logger }),
+      intake: createWebhookIntake({ models: deps.models, dispatcher: deps.dispatcher, logger: deps.logger, metrics: deps.metrics }),
       appSecret: deps.config.meta.appSecret,
       verifyToken: deps.config.meta.webhookVerifyToken,
       maxBodyBytes: deps.config.api.webhookMaxBodyBytes,
+      metrics: deps.metrics,
     }),
   );
 

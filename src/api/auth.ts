@@ -2,10 +2,10 @@
  * Who calls the API: `Authorization: Bearer <key>` names a manager of one channel by its API key, or, on the
  * operators' routes, carries the operator token. Every refusal is 401, whatever was wrong with the header.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { ChannelDirectory } from '../channels/directory';
 import type { ManagerRole } from '../db/models/manager';
+import { sameSecret } from '../security/same-secret';
 import { HttpError } from './errors';
 import type { AuthKind, Caller, ManagerCaller } from './route-definitions';
 
@@ -18,11 +18,6 @@ export interface AuthenticatorDeps {
 export type Authenticate = (req: Request, kind: Exclude<AuthKind, 'none'>) => Promise<Caller>;
 
 const BEARER = /^Bearer\s+(\S+)$/i;
-
-/** Compares digests so that neither the length nor the content of the token leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
-}
 
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   return async (req, kind) => {

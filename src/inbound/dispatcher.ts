@@ -11,6 +11,7 @@ import type { Message } from '../db/models/message';
 import type { OutboundMid } from '../db/models/outbound-mid';
 import type { WebhookEvent } from '../db/models/webhook-event';
 import type { Logger } from '../logger';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey, makeConversationWorkflowId } from '../temporal/names';
 import { conversationWorkflow, inboundEventSignal } from '../workflows/conversation';
 import { reclaimHeldEvents } from './held-events';
@@ -20,6 +21,7 @@ export interface DispatcherDeps {
   temporal: Client;
   taskQueue: string;
   logger: Logger;
+  metrics: Pick<EngineMetrics, 'inboundEventsHeld' | 'inboundEventRecorded'>;
   /** How many conversations are signalled at once. */
   concurrency?: number;
 }
@@ -114,6 +116,7 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     const reply = await deps.models.messages.findOne({ _id: own.messageId }, { status: 1, conversationId: 1 }).lean<Pick<Message, 'status' | 'conversationId'>>();
     if (reply?.status !== 'sent') return false;
     await deps.models.webhookEvents.updateOne({ _id: event.eventKey }, { $set: { status: 'recorded', conversationId: reply.conversationId, recordedAt: new Date() } });
+    deps.metrics.inboundEventRecorded('echo', 'matched-own-send');
     return true;
   }
 
@@ -147,8 +150,10 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
   async function holdUntilReauthenticated(events: RoutableEvent[]): Promise<DispatchReport> {
     await deps.models.webhookEvents.updateMany({ _id: { $in: events.map((e) => e.eventKey) }, status: 'pending' }, { $set: { status: 'held', dispatchedAt: null } });
     const routesNow = await routesOf([...new Set(events.map((e) => e.igAccountId))]);
+    const stillHeld = events.filter((e) => routesNow.get(e.igAccountId)?.status === 'reauth_required');
     const reauthenticated = events.filter((e) => routesNow.get(e.igAccountId)?.status !== 'reauth_required');
-    const report = { ...emptyDispatchReport(), held: events.length - reauthenticated.length };
+    deps.metrics.inboundEventsHeld(stillHeld.map((e) => e.kind ?? 'unknown'));
+    const report = { ...emptyDispatchReport(), held: stillHeld.length };
     if (reauthenticated.length === 0) return report;
     await reclaimHeldEvents(deps.models, reauthenticated.map((e) => e.eventKey));
     return addDispatchReports(report, await dispatch(reauthenticated, { claimed: true }));

@@ -6,6 +6,7 @@ import { ConnectionStates } from 'mongoose';
 import { withTimeout } from '../async';
 import type { Models } from '../db/models';
 import type { Logger } from '../logger';
+import type { EngineMetrics } from '../metrics/engine-metrics';
 import { storedEventsOf, type StoredEvent } from './delivery-events';
 import type { DispatchableEvent, InboundDispatcher } from './dispatcher';
 import { insertNewEvents } from './insert-new-events';
@@ -14,6 +15,7 @@ export interface WebhookIntakeDeps {
   models: Pick<Models, 'webhookEvents'>;
   dispatcher: Pick<InboundDispatcher, 'dispatch'>;
   logger: Pick<Logger, 'error' | 'warn'>;
+  metrics: Pick<EngineMetrics, 'webhookEventsStored'>;
   /** How long storing a delivery may take before it counts as not stored: under the 5 s Meta waits (META-API 1.7). */
   storeTimeoutMs?: number;
 }
@@ -56,6 +58,7 @@ export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
     async receive(raw) {
       const inserted = await store(storedEventsOf(raw, new Date()));
       if (inserted === null) return { stored: false };
+      deps.metrics.webhookEventsStored(inserted.map((event) => event.kind));
       return { stored: true, dispatchNew: () => dispatchNew(inserted) };
     },
   };

@@ -118,7 +118,7 @@ describe('account activities', () => {
     it('keeps the unlink against a token problem from the workflow or the outbox; only a new link makes it active', async () => {
       await unlink();
       await environment.run(() => activities.recordLinkStatus({ igAccountId: DEMO.igAccount.id, status: 'reauth_required', reason: 'app_removed' }));
-      const outbound = createOutboundActivities({ models: world.engine.models, graph: world.graph, cipher: createTokenCipher(world.engine.config.tokens.keyring), logger, mediaUrl: (id) => id });
+      const outbound = createOutboundActivities({ models: world.engine.models, graph: world.graph, cipher: createTokenCipher(world.engine.config.tokens.keyring), logger, metrics: world.engine.metrics.worker, mediaUrl: (id) => id });
       await environment.run(() => outbound.reportAccountProblem({ igAccountId: DEMO.igAccount.id, type: 'TokenInvalid', reason: 'app_removed', message: 'app removed' }));
       expect(await account()).toMatchObject({ status: 'unlinked', statusReason: { reason: 'deauthorized' } });
 
@@ -140,6 +140,7 @@ describe('account activities', () => {
         graph: world.graph,
         cipher: createTokenCipher(world.engine.config.tokens.keyring),
         logger,
+        metrics: world.engine.metrics.worker,
         mediaUrl: (mediaId) => `http://127.0.0.1:9/media/${mediaId}`,
         ...(signalAccount === undefined ? {} : { signalAccount }),
       });

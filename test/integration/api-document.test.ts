@@ -99,6 +99,7 @@ describe('the API document', () => {
       database: engine.database,
       models: engine.models,
       dispatcher: engine.dispatcher,
+      metrics: engine.metrics.api,
     });
     const registered = registeredRoutes(app);
     const documented = documentedRoutes(document);
@@ -191,9 +192,10 @@ describe('the API document', () => {
       expect(notCalled).toEqual([]);
     });
 
-    it('health, readiness and the documentation', async () => {
+    it('health, readiness, metrics and the documentation', async () => {
       await check('GET', '/healthz', {});
       await check('GET', '/readyz', {});
+      await check('GET', '/metrics', {});
       await check('GET', '/openapi.json', {});
       await check('GET', '/docs', {});
     });

@@ -9,10 +9,12 @@ import { createChannelDirectory } from '../../src/channels/directory';
 import type { Models } from '../../src/db/models';
 import { newLinkedAccount, type LinkStatus } from '../../src/db/models/linked-account';
 import { createInboundDispatcher } from '../../src/inbound/dispatcher';
+import { createApiMetrics } from '../../src/metrics/engine-metrics';
 import { releaseHeldEvents } from '../../src/inbound/held-events';
 import { createLogger } from '../../src/logger';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { startEngine, terminateIfRunning, type RunningEngine } from '../support/engine';
+import { samplesOf, sampleValue, scrapeMetrics } from '../support/metrics';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers and stored documents, read field by field
 type Json = any;
@@ -111,6 +113,9 @@ describe('webhooks of an account that must be re-authenticated', () => {
   const release = (igAccountId: string) => releaseHeldEvents({ models: engine.models, dispatcher: engine.dispatcher }, igAccountId);
 
   it('stores them held, shows no conversation, and the sweeper leaves them; once re-authenticated they show in the order sent', async () => {
+    const heldCount = async () => sampleValue((await scrapeMetrics(engine.baseUrl)).samples, 'igdm_inbound_events_held_total', { kind: 'message' });
+    const recordedCount = async () => sampleValue(await samplesOf(engine.metrics.worker.registry), 'igdm_inbound_events_recorded_total', { kind: 'message', outcome: 'recorded' });
+    const [heldBefore, recordedBefore] = [await heldCount(), await recordedCount()];
     const ig = await linkAccount('reauth_required');
     const mid = () => `mid-${uid()}`;
     // Delivered newest first, in two deliveries: the customer wrote "one", "two", "three".
@@ -124,6 +129,9 @@ describe('webhooks of an account that must be re-authenticated', () => {
     // However old they get, held events are not the sweeper's.
     expect(await engine.dispatcher.sweep({ olderThan: new Date(Date.now() + 60_000), staleAfterMs: 0 })).toMatchObject({ dispatched: 0, held: 0 });
     expect(await statusesOf(ig)).toEqual(['held', 'held', 'held', 'held']);
+    // Operators see them held (the API's /metrics), and none recorded yet (the worker's registry).
+    expect(await heldCount()).toBe(heldBefore + 4);
+    expect(await recordedCount()).toBe(recordedBefore);
 
     await setStatus(ig, 'active');
     expect(await release(ig)).toMatchObject({ released: 4, dispatched: 4, failed: 0, held: 0 });
@@ -131,6 +139,8 @@ describe('webhooks of an account that must be re-authenticated', () => {
     expect(await textsShown(ig, 'c-held-2', 1)).toEqual(['other customer']);
     await eventually(async () => ((await statusesOf(ig)).every((status) => status === 'recorded') ? true : undefined), 'every event recorded');
     expect(await release(ig)).toMatchObject({ released: 0, dispatched: 0 });
+    expect(await recordedCount()).toBe(recordedBefore + 4);
+    expect(await heldCount()).toBe(heldBefore + 4);
   });
 
   it('releases in slices, still in the order the customer sent', async () => {
@@ -173,6 +183,7 @@ describe('webhooks of an account that must be re-authenticated', () => {
       temporal: engine.temporal,
       taskQueue: engine.config.temporal.taskQueue,
       logger: createLogger({ write: () => undefined }),
+      metrics: createApiMetrics(),
     });
 
     expect(await racing.dispatch([{ eventKey, igAccountId: ig, customerIgsid: 'c-race', occurredAt: new Date(TS), kind: 'message', mid: null }], { claimed: true })).toMatchObject({ held: 0, dispatched: 1 });

@@ -8,10 +8,12 @@ import type { RecordedInboundEvent, RecordInboundEventInput, RefreshCustomerProf
 import { withFailureMapping } from '../../src/activities/failures';
 import { createInboundActivities, type InboundActivities } from '../../src/activities/inbound';
 import { createLogger } from '../../src/logger';
+import { createWorkerMetrics } from '../../src/metrics/engine-metrics';
 import { makeCustomerKey } from '../../src/db/models/customer';
 import { createTokenCipher } from '../../src/security/token-cipher';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { DEMO, startInboundWorld, type InboundWorld } from '../support/inbound-world';
+import { samplesOf, sampleValue } from '../support/metrics';
 
 jest.setTimeout(120_000);
 
@@ -19,6 +21,8 @@ describe('inbound activities', () => {
   let world: InboundWorld;
   let activities: InboundActivities;
   const environment = new MockActivityEnvironment();
+  // A registry of this file's own: no worker runs, so only the activities called here count into it.
+  const metrics = createWorkerMetrics();
 
   beforeAll(async () => {
     world = await startInboundWorld({ worker: false });
@@ -28,6 +32,7 @@ describe('inbound activities', () => {
       graph: world.graph,
       cipher: createTokenCipher(world.engine.config.tokens.keyring),
       logger: createLogger({ write: () => undefined }),
+      metrics,
       appId: world.engine.config.meta.appId,
       profileStaleAfterMs: 60 * 60 * 1000,
       // Short, so the slow Profile API below is given up on quickly.
@@ -74,6 +79,32 @@ describe('inbound activities', () => {
     const conversation = await world.engine.models.conversations.findOne({ _id: 'conv-once' }).lean();
     expect(conversation?.windowClosesAt?.getTime()).toBe(first.occurredAt + 7 * 24 * 60 * 60 * 1000);
     expect((await world.engine.models.webhookEvents.findOne({ _id: eventId }).lean())?.status).toBe('recorded');
+  });
+
+  it('counts an event once when it is recorded and once when it is parked, however often it is asked; no ids or text in the labels', async () => {
+    const counted = async () => {
+      const samples = await samplesOf(metrics.registry);
+      return {
+        recorded: sampleValue(samples, 'igdm_inbound_events_recorded_total', { kind: 'message', outcome: 'recorded' }),
+        parked: sampleValue(samples, 'igdm_inbound_events_parked_total', { kind: 'message' }),
+      };
+    };
+    const before = await counted();
+    const shown = await delivered('count me once', DEMO.customers[0].username);
+    await record(input(shown.eventId, shown.igsid, 'conv-metrics', true));
+    // A retry after a lost answer, or a sweeper's second dispatch.
+    await record(input(shown.eventId, shown.igsid, 'conv-metrics', false));
+    expect(await counted()).toEqual({ recorded: before.recorded + 1, parked: before.parked });
+
+    const setAside = await delivered('park me', DEMO.customers[0].username);
+    const park = () => environment.run(() => activities.parkInboundEvent({ eventId: setAside.eventId, reason: 'a test sets it aside' }));
+    await park();
+    await park();
+    expect(await counted()).toEqual({ recorded: before.recorded + 1, parked: before.parked + 1 });
+    expect((await world.engine.models.webhookEvents.findOne({ _id: setAside.eventId }).lean())?.status).toBe('parked');
+
+    const exposition = await metrics.registry.metrics();
+    for (const secret of ['count me once', 'park me', shown.igsid, shown.mid, DEMO.igAccount.id, DEMO.customers[0].username]) expect(exposition).not.toContain(secret);
   });
 
   it('stores a new customer without the profile and says it is due; the fetch adds it, again for each new conversation (B10)', async () => {

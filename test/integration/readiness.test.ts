@@ -6,6 +6,7 @@ import { createDatabaseConnection } from '../../src/db/connection';
 import { createModels } from '../../src/db/models';
 import { createLogger } from '../../src/logger';
 import { createInboundDispatcher } from '../../src/inbound/dispatcher';
+import { createApiMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { findFreePort } from '../../scripts/lib/processes';
 import { testConfig } from '../support/engine';
@@ -23,8 +24,9 @@ describe('readiness with dependencies down', () => {
     closeTemporal = () => temporal.close();
     const models = createModels(database);
     const logger = createLogger({ write: () => undefined });
-    const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger });
-    const app = createApp({ config, logger, temporal, database, models, dispatcher });
+    const metrics = createApiMetrics();
+    const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics });
+    const app = createApp({ config, logger, temporal, database, models, dispatcher, metrics });
     server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });

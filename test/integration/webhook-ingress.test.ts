@@ -12,10 +12,12 @@ import { connectDatabase, createDatabaseConnection } from '../../src/db/connecti
 import { createModels } from '../../src/db/models';
 import { createInboundDispatcher } from '../../src/inbound/dispatcher';
 import { createLogger } from '../../src/logger';
+import { createApiMetrics, type ApiMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { newLinkedAccount } from '../../src/db/models/linked-account';
 import { startEngine, terminateIfRunning, testConfig, type RunningEngine } from '../support/engine';
+import { sampleValue, samplesOf, scrapeMetrics, type Sample } from '../support/metrics';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers and stored documents, read field by field
 type Json = any;
@@ -57,6 +59,10 @@ function webhookBody(entries: Array<{ id: string; time?: unknown; messaging?: un
 }
 
 const uid = (): string => randomUUID().slice(0, 8);
+
+/** How much a sample grew between two scrapes. */
+const growth = (before: readonly Sample[], after: readonly Sample[], name: string, labels: Record<string, string>): number =>
+  sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
 describe('webhook ingress', () => {
   let engine: RunningEngine;
@@ -422,6 +428,37 @@ describe('webhook ingress', () => {
       await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(ig, 'c-was')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     });
   });
+
+  describe('GET /metrics: the ingress as operators see it', () => {
+    it('counts a signed delivery as stored, with its new events by kind, and an unsigned one as refused; no ids or text', async () => {
+      const before = await scrapeMetrics(engine.baseUrl);
+      expect(before.status).toBe(200);
+      const ig = `ig-metrics-${uid()}`;
+      const mid = `mid-metrics-${uid()}`;
+      const body = JSON.stringify(
+        webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-metrics', { message: { mid, text: 'words only the inbox may read' } }), messagingItem(ig, 'c-metrics', { read: { mid } }, TS + 1)] }]),
+      );
+      expect((await postSigned(body)).status).toBe(200);
+      expect((await post(body)).status).toBe(401);
+      // Meta's second delivery of the same events: acknowledged again, nothing new stored.
+      expect((await postSigned(body)).status).toBe(200);
+
+      const after = await scrapeMetrics(engine.baseUrl);
+      expect(after.status).toBe(200);
+      expect(after.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+      const grew = (name: string, labels: Record<string, string>) => growth(before.samples, after.samples, name, labels);
+      expect(grew('igdm_webhook_ack_duration_seconds_count', { outcome: 'stored' })).toBe(2);
+      expect(grew('igdm_webhook_ack_duration_seconds_count', { outcome: 'refused' })).toBe(1);
+      expect(grew('igdm_webhook_ack_duration_seconds_count', { outcome: 'unavailable' })).toBe(0);
+      expect(grew('igdm_webhook_ack_duration_seconds_sum', { outcome: 'stored' })).toBeGreaterThan(0);
+      // Both answers came within Meta's 5 s.
+      expect(grew('igdm_webhook_ack_duration_seconds_bucket', { outcome: 'stored', le: '5' })).toBe(2);
+      expect(grew('igdm_webhook_events_stored_total', { kind: 'message' })).toBe(1);
+      expect(grew('igdm_webhook_events_stored_total', { kind: 'read' })).toBe(1);
+      expect(sampleValue(after.samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      for (const secret of [ig, mid, 'c-metrics', 'words only the inbox may read', engine.config.meta.appSecret]) expect(after.text).not.toContain(secret);
+    });
+  });
 });
 
 describe('webhook ingress with a small body limit', () => {
@@ -437,8 +474,10 @@ describe('webhook ingress with a small body limit', () => {
     return body;
   }
 
+  const metricsToken = `metrics-token-${randomUUID()}`;
+
   beforeAll(async () => {
-    engine = await startEngine({ config: testConfig({ WEBHOOK_MAX_BODY_BYTES: String(limit) }), worker: false });
+    engine = await startEngine({ config: testConfig({ WEBHOOK_MAX_BODY_BYTES: String(limit), METRICS_TOKEN: metricsToken }), worker: false });
   });
 
   afterAll(async () => {
@@ -475,6 +514,19 @@ describe('webhook ingress with a small body limit', () => {
     expect(await engine.models.webhookEvents.countDocuments({})).toBe(0);
   });
 
+  it('times a body refused for its size as refused, and serves /metrics only to the metrics token', async () => {
+    const before = await samplesOf(engine.metrics.api.registry);
+    const body = bodyOfSize(limit + 1, `ig-big-${uid()}`);
+    expect((await postRaw(engine.baseUrl, body, { 'x-hub-signature-256': sign(body) })).status).toBe(413);
+    expect((await scrapeMetrics(engine.baseUrl)).status).toBe(401);
+    expect((await scrapeMetrics(engine.baseUrl, { authorization: 'Bearer not-the-metrics-token' })).status).toBe(401);
+    const after = await scrapeMetrics(engine.baseUrl, { authorization: `Bearer ${metricsToken}` });
+    expect(after.status).toBe(200);
+    expect(growth(before, after.samples, 'igdm_webhook_ack_duration_seconds_count', { outcome: 'refused' })).toBe(1);
+    expect(growth(before, after.samples, 'igdm_webhook_events_stored_total', { kind: 'message' })).toBe(0);
+    expect(after.text).not.toContain(metricsToken);
+  });
+
   it('accepts a body of exactly the limit', async () => {
     const ig = `ig-exact-${uid()}`;
     const body = bodyOfSize(limit, ig);
@@ -489,16 +541,18 @@ describe('webhook ingress when the database does not answer', () => {
   const logger = createLogger({ write: () => undefined });
   const body = JSON.stringify(webhookBody([{ id: 'ig-down', messaging: [messagingItem('ig-down', 'c-down', { message: { mid: `mid-down-${uid()}`, text: 'is anyone storing this?' } })] }]));
 
-  async function serve(database: ReturnType<typeof createDatabaseConnection>): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  async function serve(database: ReturnType<typeof createDatabaseConnection>): Promise<{ baseUrl: string; metrics: ApiMetrics; close(): Promise<void> }> {
     const temporal = createTemporalAccess(config.temporal);
     const models = createModels(database);
-    const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger });
-    const app = createApp({ config, logger, temporal, database, models, dispatcher });
+    const metrics = createApiMetrics();
+    const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics });
+    const app = createApp({ config, logger, temporal, database, models, dispatcher, metrics });
     const server: Server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
     return {
       baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      metrics,
       async close() {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
@@ -583,6 +637,11 @@ describe('webhook ingress when the database does not answer', () => {
       expect(response.json).toEqual({ error: { type: 'StorageUnavailable', message: expect.any(String) } });
       // Meta wants an answer within 5 seconds; a slower one counts as a failure anyway, but should not happen.
       expect(Date.now() - started).toBeLessThan(5_000);
+      // Operators see it: an answer that makes Meta deliver again, and nothing stored.
+      const samples = (await scrapeMetrics(server.baseUrl)).samples;
+      expect(sampleValue(samples, 'igdm_webhook_ack_duration_seconds_count', { outcome: 'unavailable' })).toBe(1);
+      expect(sampleValue(samples, 'igdm_webhook_ack_duration_seconds_count', { outcome: 'stored' })).toBe(0);
+      expect(sampleValue(samples, 'igdm_webhook_events_stored_total', { kind: 'message' })).toBe(0);
     } finally {
       await server.close();
     }

@@ -16,6 +16,7 @@ import { connectDatabase } from '../../src/db/connection';
 import { createModels, ensureIndexes, type Models } from '../../src/db/models';
 import { createLogger, type Logger } from '../../src/logger';
 import { createInboundDispatcher, startSweeper, type InboundDispatcher } from '../../src/inbound/dispatcher';
+import { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { createWorker } from '../../src/worker-factory';
 
@@ -26,6 +27,8 @@ export interface RunningEngine {
   database: MongooseConnection;
   models: Models;
   dispatcher: InboundDispatcher;
+  /** The registries the API (its /metrics) and the in-process worker count into. */
+  metrics: { api: ApiMetrics; worker: WorkerMetrics };
   logs: string[];
   stop(): Promise<void>;
 }
@@ -94,19 +97,20 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
 
   const temporalAccess = createTemporalAccess(config.temporal);
   const temporal = temporalAccess.client;
+  const metrics = { api: createApiMetrics(), worker: createWorkerMetrics() };
 
   let workerRun: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   let shutdownWorker: (() => void) | undefined;
   if (options.worker !== false) {
     nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-    const worker = await createWorker({ connection: nativeConnection, config, models, logger });
+    const worker = await createWorker({ connection: nativeConnection, config, models, logger, metrics: metrics.worker });
     workerRun = worker.run();
     shutdownWorker = () => worker.shutdown();
   }
 
-  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger });
-  const app = createApp({ config, logger, temporal: temporalAccess, database, models, dispatcher });
+  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger, metrics: metrics.api });
+  const app = createApp({ config, logger, temporal: temporalAccess, database, models, dispatcher, metrics: metrics.api });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(options.listenOnConfiguredPort ? config.api.port : 0, '127.0.0.1', () => resolve(listening));
   });
@@ -120,6 +124,7 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
     database,
     models,
     dispatcher,
+    metrics,
     logs,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -55,6 +55,20 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.startsWith('MONGODB_URI'))).toContain('mongodb://');
   });
 
+  it('serves no worker metrics and exports no Temporal SDK metrics unless told, and opens /metrics without a token', () => {
+    expect(loadConfig(LOCAL_KEYS).metrics).toEqual({ token: null, worker: null, temporalBindAddress: null });
+    const config = loadConfig({ ...LOCAL_KEYS, WORKER_METRICS_PORT: '9464', TEMPORAL_METRICS_BIND_ADDRESS: '[::]:9465', METRICS_TOKEN: 'a-scrape-token-of-16+' });
+    expect(config.metrics).toEqual({ token: 'a-scrape-token-of-16+', worker: { host: '0.0.0.0', port: 9464 }, temporalBindAddress: '[::]:9465' });
+    expect(loadConfig({ ...LOCAL_KEYS, WORKER_METRICS_PORT: '9464', WORKER_METRICS_HOST: '127.0.0.1' }).metrics.worker).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ ...LOCAL_KEYS, TEMPORAL_METRICS_BIND_ADDRESS: '0.0.0.0:9465' }).metrics.temporalBindAddress).toBe('0.0.0.0:9465');
+  });
+
+  it('names a wrong metrics setting', () => {
+    const problems = problemsOf({ ...LOCAL_KEYS, WORKER_METRICS_PORT: '70000', TEMPORAL_METRICS_BIND_ADDRESS: '9465', METRICS_TOKEN: 'short' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['METRICS_TOKEN', 'TEMPORAL_METRICS_BIND_ADDRESS', 'WORKER_METRICS_PORT']);
+    expect(problems.find((p) => p.startsWith('TEMPORAL_METRICS_BIND_ADDRESS'))).toContain('<host>:<port>');
+  });
+
   it('refuses image URLs on private networks in production, allows them in development, and follows the setting', () => {
     expect(loadConfig(PRODUCTION).outbound.mediaFetchAllowPrivateNetwork).toBe(false);
     expect(loadConfig(LOCAL_KEYS).outbound.mediaFetchAllowPrivateNetwork).toBe(true);

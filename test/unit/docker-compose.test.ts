@@ -132,6 +132,15 @@ describe('docker-compose.yml', () => {
     expect(composeText).toContain('ssh -L 8233:127.0.0.1:8233');
   });
 
+  it('has the worker serve its metrics and the Temporal SDK export its own, on the compose network; the token optional', () => {
+    const worker = loadConfig(interpolate(env('worker'), operatorEnvironment));
+    expect(worker.metrics).toEqual({ token: null, worker: { host: '0.0.0.0', port: 9464 }, temporalBindAddress: '0.0.0.0:9465' });
+    // The API serves /metrics on its own port; it has no worker port and installs no runtime.
+    expect(loadConfig(interpolate(env('api'), operatorEnvironment)).metrics).toEqual({ token: null, worker: null, temporalBindAddress: null });
+    const token = randomBytes(24).toString('base64url');
+    expect(loadConfig(interpolate(env('api'), { ...operatorEnvironment, METRICS_TOKEN: token })).metrics.token).toBe(token);
+  });
+
   it('declares every search attribute the workflows use', () => {
     const command = JSON.stringify(services['temporal-search-attributes']?.command);
     for (const key of customSearchAttributes) expect(command).toContain(key.name);

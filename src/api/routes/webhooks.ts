@@ -4,9 +4,10 @@
  * their conversation workflows. A storage failure answers 503 so that Meta delivers again. The storing and the
  * hand-over are the inbound intake's (src/inbound/webhook-intake.ts); this router only speaks HTTP.
  */
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { WebhookIntake } from '../../inbound/webhook-intake';
+import type { EngineMetrics, WebhookAckOutcome } from '../../metrics/engine-metrics';
 import { verifySignature } from '../../security/webhook-signature';
 import { errorBodySchema, HttpError } from '../errors';
 import type { RouteDocumentation } from '../route-definitions';
@@ -68,6 +69,25 @@ export interface WebhookRouterDeps {
   appSecret: string;
   verifyToken: string;
   maxBodyBytes: number;
+  metrics: Pick<EngineMetrics, 'webhookAcknowledged'>;
+}
+
+/** What Meta makes of the answer: 2xx stored, 5xx delivered again later, anything else refused for good. */
+function acknowledgementOutcome(status: number): WebhookAckOutcome {
+  if (status >= 500) return 'unavailable';
+  return status < 300 ? 'stored' : 'refused';
+}
+
+/**
+ * Times a delivery from its arrival to the answer, the wait Meta sees. Placed before the body is read, so a body
+ * refused for its size (413) is timed as well; a connection dropped before any answer is not an acknowledgement.
+ */
+function timeAcknowledgement(metrics: WebhookRouterDeps['metrics']): RequestHandler {
+  return (_req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => metrics.webhookAcknowledged(acknowledgementOutcome(res.statusCode), Number(process.hrtime.bigint() - started) / 1e9));
+    next();
+  };
 }
 
 export function createWebhookRouter(deps: WebhookRouterDeps): Router {
@@ -84,7 +104,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     res.status(200).type('text/plain').send(challenge);
   });
 
-  router.post('/webhooks/instagram', express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req, res) => {
+  router.post('/webhooks/instagram', timeAcknowledgement(deps.metrics), express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req, res) => {
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = verifySignature(deps.appSecret, raw, req.get('x-hub-signature-256'));
     if (!signature.ok) {
