@@ -103,6 +103,46 @@ const scenarios: Scenario[] = [
       });
     },
   },
+  {
+    // An event that cannot be recorded (it fails every attempt) is parked; it is dispatched again while its attempts
+    // run and once more after it was parked; the next message is recorded; the window closes. Recorded with the
+    // workflow code from before parked events could be replayed: the run took the first repeat (the event was being
+    // recorded, so it was not among the recent ones yet) and ignored the second.
+    file: 'conversation-parked-event.json',
+    async run(env, taskQueue) {
+      const startedAt = await env.currentTimeMs();
+      const stubs = createConversationStubs(
+        new Map<string, RecordedInboundEvent | Error>([
+          ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
+          ['poison', new Error('a stored event the record activity cannot read')],
+          ['m2', { kind: 'message', occurredAt: startedAt + 60_000, movesWindow: true, outcome: 'recorded' }],
+        ]),
+      );
+      let poisonAttempts = 0;
+      const activities: typeof stubs.activities = {
+        ...stubs.activities,
+        recordInboundEvent: (input) => {
+          if (input.eventId === 'poison') poisonAttempts += 1;
+          return stubs.activities.recordInboundEvent(input);
+        },
+      };
+      const until = async (reached: () => boolean): Promise<void> => {
+        while (!reached()) await new Promise((resolve) => setTimeout(resolve, 50));
+      };
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities, maxCachedWorkflows: 0 });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start(taskQueue, 'recorded-parked'), signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => poisonAttempts > 0);
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => stubs.log.parked.length === 2);
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await handle.signal(inboundEventSignal, { eventId: 'm2' });
+        await handle.result();
+        return handle;
+      });
+    },
+  },
 ];
 
 function start(taskQueue: string, igsid: string) {
