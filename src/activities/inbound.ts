@@ -383,8 +383,9 @@ export function createInboundActivities(deps: InboundActivityDeps) {
     },
 
     async parkInboundEvent(input: ParkInboundEventInput): Promise<void> {
-      await models.webhookEvents.updateOne({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason } });
-      deps.logger.warn('inbound event parked', { eventId: input.eventId, reason: input.reason });
+      const recordAttempts = input.attempts ?? null;
+      await models.webhookEvents.updateOne({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason, recordAttempts } });
+      deps.logger.warn('inbound event parked', { eventId: input.eventId, reason: input.reason, attempts: recordAttempts });
     },
 
     async closeConversation(input: CloseConversationInput): Promise<void> {

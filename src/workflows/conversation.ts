@@ -25,6 +25,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { ActivityFailure, RetryState } from '@temporalio/common';
 import type { ConversationActivities, SendFailure } from '../activities/conversation-contract';
 import { HUMAN_AGENT_WINDOW_MS, nextWindowClosesAt, sendPolicyAt } from '../domain/window';
 import { failureOf, FailureType, type ReadFailure } from '../temporal/failures';
@@ -119,11 +120,20 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
  */
 const PROFILE_BESIDE_EVENTS_PATCH = 'profile-fetch-beside-events';
 
+/**
+ * Parked events can be replayed (src/inbound/parked-events.ts): a parked event is no longer remembered among the
+ * recent ones, so its replay is taken, and a second dispatch of the event being recorded is not queued behind it.
+ * Runs from before remembered a parked event (a replay would have been ignored) and queued such a dispatch.
+ */
+const REPLAYABLE_PARKED_EVENTS_PATCH = 'replayable-parked-events';
+
+// Bounded: an event that cannot be recorded is parked after this, so it never blocks the ones behind it.
+const RECORD_RETRY = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 } as const;
+
 const { recordInboundEvent } = proxyActivities<ConversationActivities>({
   // A few database writes: 10 s is ample, and bounds how long a crashed worker holds an event.
   startToCloseTimeout: '10 seconds',
-  // Bounded: an event that cannot be recorded is parked after this, so it never blocks the ones behind it.
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: RECORD_RETRY,
 });
 
 const { refreshCustomerProfile } = proxyActivities<ConversationActivities>({
@@ -170,6 +180,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   let stopping = false;
   /** The customer's profile fetch in flight, if any. One at a time: the one running reads the newest profile anyway. */
   let profileFetch: Promise<void> | undefined;
+  /** The event whose recording is under way (its attempts may take two minutes before it is parked). */
+  let recording: string | undefined;
 
   const status = (): ConversationStatus => ({
     conversationId,
@@ -184,7 +196,11 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   });
 
   setHandler(inboundEventSignal, ({ eventId }) => {
-    if (!recent.includes(eventId) && !pending.includes(eventId) && !held.includes(eventId)) pending.push(eventId);
+    if (recent.includes(eventId) || pending.includes(eventId) || held.includes(eventId)) return;
+    // The sweeper dispatches again a claim that looks stale while the attempts run: queued, the event would be
+    // tried all over again once parked.
+    if (eventId === recording && patched(REPLAYABLE_PARKED_EVENTS_PATCH)) return;
+    pending.push(eventId);
   });
   setHandler(getConversationStatusQuery, status);
   setHandler(
@@ -380,6 +396,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     // Once the conversation is to close, what comes next belongs to the next conversation.
     const eventId = closeRequestedAt === undefined ? pending.shift() : undefined;
     if (eventId !== undefined) {
+      let parked = false;
+      recording = eventId;
       try {
         const recorded = await recordInboundEvent({
           eventId,
@@ -405,11 +423,20 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
           lastCustomerMessageAt = Math.max(lastCustomerMessageAt ?? 0, recorded.occurredAt);
         }
       } catch (error) {
+        // A replay may come as soon as the event is parked: from here on it is taken.
+        recording = undefined;
         // One event that cannot be recorded never fails the run nor blocks the events after it.
-        await parkInboundEvent({ eventId, reason: failureOf(error).message });
+        const attempts = attemptsOf(error);
+        await parkInboundEvent({ eventId, reason: failureOf(error).message, ...(attempts === undefined ? {} : { attempts }) });
+        parked = true;
+      } finally {
+        recording = undefined;
       }
-      recent.push(eventId);
-      if (recent.length > RECENT_EVENT_IDS) recent.shift();
+      // A parked event is forgotten, so that its replay is recorded.
+      if (!parked || !patched(REPLAYABLE_PARKED_EVENTS_PATCH)) {
+        recent.push(eventId);
+        if (recent.length > RECENT_EVENT_IDS) recent.shift();
+      }
       continue;
     }
 
@@ -441,6 +468,13 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     if (pending.length > 0 || held.length > 0) return continueAsNew<typeof conversationWorkflow>(next({}));
     return status();
   }
+}
+
+/** How many times the record activity ran: as its last attempt said, or every attempt when each of them timed out. */
+function attemptsOf(error: unknown): number | undefined {
+  const said = failureOf(error).attempt;
+  if (said !== undefined) return said;
+  return error instanceof ActivityFailure && error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED ? RECORD_RETRY.maximumAttempts : undefined;
 }
 
 const windowClosedSentence =
