@@ -93,7 +93,7 @@ export interface AccountProblemInput {
 export interface ParkInboundEventInput {
   eventId: string;
   reason: string;
-  /** How many times recording it was tried; absent when not known (runs from before it was counted). */
+  /** How many times recording it was tried; absent when not known (a workflow or worker from before it was counted). */
   attempts?: number;
 }
 
