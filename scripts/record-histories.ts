@@ -11,7 +11,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RecordedInboundEvent } from '../src/activities/conversation-contract';
+import { ActivityError } from '../src/activities/failures';
 import { RateLimitedError, RecipientUnavailableError, TransientUpstreamError } from '../src/domain/errors';
+import { FailureType } from '../src/temporal/failures';
 import { conversationWorkflow, getConversationStatusQuery, inboundEventSignal, sendMessagesUpdate, type ConversationWorkflowInput } from '../src/workflows/conversation';
 import { createConversationStubs } from '../test/support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../test/support/time-skipping';
@@ -103,7 +105,78 @@ const scenarios: Scenario[] = [
       });
     },
   },
+  {
+    // An event that cannot be recorded (it fails every attempt) is parked; it is dispatched again while its attempts
+    // run and once more after it was parked; the next message is recorded; the window closes. Recorded with the
+    // workflow code from before parked events could be replayed: the run took the first repeat (the event was being
+    // recorded, so it was not among the recent ones yet) and ignored the second.
+    file: 'conversation-parked-event.json',
+    async run(env, taskQueue) {
+      const startedAt = await env.currentTimeMs();
+      const stubs = createConversationStubs(
+        new Map<string, RecordedInboundEvent | Error>([
+          ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
+          ['poison', new Error('a stored event the record activity cannot read')],
+          ['m2', { kind: 'message', occurredAt: startedAt + 60_000, movesWindow: true, outcome: 'recorded' }],
+        ]),
+      );
+      let poisonAttempts = 0;
+      const activities: typeof stubs.activities = {
+        ...stubs.activities,
+        recordInboundEvent: (input) => {
+          if (input.eventId === 'poison') poisonAttempts += 1;
+          return stubs.activities.recordInboundEvent(input);
+        },
+      };
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities, maxCachedWorkflows: 0 });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start(taskQueue, 'recorded-parked'), signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => poisonAttempts > 0);
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => stubs.log.parked.length === 2);
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await handle.signal(inboundEventSignal, { eventId: 'm2' });
+        await handle.result();
+        return handle;
+      });
+    },
+  },
+  {
+    // With replayable parked events: an event refused on its second attempt is parked (with its attempts); a
+    // dispatch of it while it is being recorded is not queued; its replay (the same event dispatched again once the
+    // cause is fixed) is recorded; the next message too; the window closes.
+    file: 'conversation-parked-event-replayed.json',
+    async run(env, taskQueue) {
+      const startedAt = await env.currentTimeMs();
+      const stubs = createConversationStubs(
+        new Map<string, RecordedInboundEvent>([
+          ['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }],
+          ['poison', { kind: 'message', occurredAt: startedAt + 30_000, movesWindow: true, outcome: 'recorded' }],
+          ['m2', { kind: 'message', occurredAt: startedAt + 60_000, movesWindow: true, outcome: 'recorded' }],
+        ]),
+      );
+      stubs.recordScript.set('poison', [new Error('the database did not answer'), new ActivityError(FailureType.AccountNotActive, 'Instagram account 17841400000000101 is not linked to any channel')]);
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../src/workflows'), activities: stubs.activities, maxCachedWorkflows: 0 });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.signalWithStart(conversationWorkflow, { ...start(taskQueue, 'recorded-replayed'), signal: inboundEventSignal, signalArgs: [{ eventId: 'm1' }] });
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => stubs.log.recordAttempts.includes('poison'));
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => stubs.log.parked.length === 1);
+        await handle.signal(inboundEventSignal, { eventId: 'poison' });
+        await until(() => stubs.log.recorded.includes('poison'));
+        await handle.signal(inboundEventSignal, { eventId: 'm2' });
+        await handle.result();
+        return handle;
+      });
+    },
+  },
 ];
+
+async function until(reached: () => boolean): Promise<void> {
+  while (!reached()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 function start(taskQueue: string, igsid: string) {
   return { workflowId: `ig-conversation/17841400000000101/${igsid}`, taskQueue, args: [{ igAccountId: '17841400000000101', igsid, channelId: 'channel-recorded' }] as [ConversationWorkflowInput] };

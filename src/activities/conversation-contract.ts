@@ -108,6 +108,8 @@ export interface AccountProblemInput {
 export interface ParkInboundEventInput {
   eventId: string;
   reason: string;
+  /** How many times recording it was tried; absent when not known (a workflow or worker from before it was counted). */
+  attempts?: number;
 }
 
 export interface ConversationActivities {

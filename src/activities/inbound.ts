@@ -421,10 +421,12 @@ export function createInboundActivities(deps: InboundActivityDeps) {
 
     async parkInboundEvent(input: ParkInboundEventInput): Promise<void> {
       // The document as it was: its kind for the count, and whether a retry of this activity parked it already.
-      // Whole: FerretDB does not take a projection in findAndModify.
-      const before = await models.webhookEvents.findOneAndUpdate({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason } }).lean<WebhookEvent>();
+      const recordAttempts = input.attempts ?? null;
+      const before = await models.webhookEvents
+        .findOneAndUpdate({ _id: input.eventId }, { $set: { status: 'parked', problem: input.reason, recordAttempts } }, { projection: { kind: 1, status: 1 } })
+        .lean<Pick<WebhookEvent, 'kind' | 'status'>>();
       if (before && before.status !== 'parked') deps.metrics.inboundEventParked(before.kind);
-      deps.logger.warn('inbound event parked', { eventId: input.eventId, reason: input.reason });
+      deps.logger.warn('inbound event parked', { eventId: input.eventId, reason: input.reason, attempts: recordAttempts });
     },
 
     async closeConversation(input: CloseConversationInput): Promise<void> {

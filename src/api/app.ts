@@ -12,6 +12,7 @@ import type { TemporalAccess } from '../temporal/client';
 import { createChannelDirectory } from '../channels/directory';
 import { createNoticeBoard, type NoticeBoard } from '../notices/notice-board';
 import { releaseHeldEvents } from '../inbound/held-events';
+import { createParkedEvents } from '../inbound/parked-events';
 import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
 import { createErrorHandler, notFoundHandler } from './errors';
@@ -30,6 +31,7 @@ import { createDataDeletionStatusRoutes, createMetaCallbackRouter, metaCallbackR
 import { createMemberRoutes } from './routes/members';
 import { createMetricsRouter, metricsRouteDocs } from './routes/metrics';
 import { createOutboundRoutes } from './routes/outbound';
+import { createParkedEventRoutes } from './routes/parked-events';
 import { createWebhookRouter, webhookRouteDocs } from './routes/webhooks';
 import { createLinkingRoutes, FACEBOOK_CALLBACK_PATH, type LinkingRoutesDeps } from './routes/linking';
 import { createConfiguredGraphClient } from '../graph/configured';
@@ -46,6 +48,7 @@ import { publicMediaUrl } from '../outbound/media-store';
 import { createSendService } from '../outbound/send-service';
 import { createInboxReads } from './services/inbox-reads';
 import { createMemberStore } from './services/members';
+import { createParkedEventReads } from './services/parked-events';
 
 export interface AppDeps {
   config: AppConfig;
@@ -72,6 +75,10 @@ const API_INFO: DocumentInfo = {
     { name: 'instagram', description: "The channel's Instagram accounts: linking through Facebook Login, re-authentication, status, settings, the representative account, unlinking" },
     { name: 'members', description: "The channel's own customer records, and merging Instagram customers into them (B3)" },
     { name: 'diagnostics', description: 'Operators: the round trip through Temporal, the worker and MongoDB' },
+    {
+      name: 'parked-events',
+      description: 'Inbound events the conversation workflow could not record within its attempts: listed, and replayed once the cause is fixed (the operator token for every channel, a manager’s key for its own)',
+    },
     { name: 'webhooks', description: "Meta's webhook ingress" },
     { name: 'meta-callbacks', description: "Meta's deauthorize and data-deletion callbacks (A12), and the status page of a data deletion" },
     { name: 'health', description: 'Liveness and readiness' },
@@ -101,6 +108,7 @@ export function createApp(deps: AppDeps): Express {
   const directory = createChannelDirectory({ models: deps.models, now });
   const notices = createNoticeBoard({ models: deps.models, now });
   const metaCallbacks = createAppMetaCallbacks(deps, notices, now);
+  const parked = createParkedEvents({ models: deps.models, dispatcher: deps.dispatcher, now });
   const healthRoutes = createHealthRoutes([
     { name: 'mongodb', check: () => pingDatabase(deps.database) },
     { name: 'temporal', check: () => deps.temporal.ping() },
@@ -121,6 +129,7 @@ export function createApp(deps: AppDeps): Express {
     ...createLinkingRoutes(instagram.linking),
     ...createInstagramAccountRoutes({ accounts: instagram.accounts, reauthPeriodDays: deps.config.tokens.reauthPeriodDays, now }),
     ...createDataDeletionStatusRoutes({ callbacks: metaCallbacks }),
+    ...createParkedEventRoutes({ reads: createParkedEventReads({ models: deps.models, parked }), parked }),
   ];
   let document: OpenApiDocument | undefined;
   const docsRoutes = createDocsRoutes(() => (document ??= buildOpenApiDocument(documentedRoutes, API_INFO)));

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export type CursorList = 'conversations' | 'messages' | 'members' | 'managers' | 'notices';
+export type CursorList = 'conversations' | 'messages' | 'members' | 'managers' | 'notices' | 'parked-events';
 
 export interface CursorPosition {
   /** The sort time of the last row, in ms. */

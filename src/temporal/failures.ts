@@ -49,6 +49,8 @@ export interface ReadFailure {
   type: FailureType;
   message: string;
   details: FailureDetails;
+  /** Which attempt of the activity failed so, when the activity said (src/activities/failures.ts). */
+  attempt?: number;
 }
 
 /** Reads a failure thrown by an activity call (or raised inside one) into its type, message and details. */
@@ -56,8 +58,9 @@ export function failureOf(error: unknown): ReadFailure {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) {
     const type = cause.type && knownTypes.has(cause.type) ? (cause.type as FailureType) : FailureType.Unexpected;
-    const details = (cause.details?.[0] ?? {}) as FailureDetails;
-    return { type, message: cause.message, details };
+    // The attempt is the activity's bookkeeping, not part of what the failure says (a send shows its details).
+    const { attempt, ...details } = (cause.details?.[0] ?? {}) as FailureDetails & { attempt?: number };
+    return { type, message: cause.message, details, ...(typeof attempt === 'number' ? { attempt } : {}) };
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return { type: FailureType.Unexpected, message, details: {} };

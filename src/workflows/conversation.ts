@@ -26,6 +26,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { ActivityFailure, RetryState } from '@temporalio/common';
 import type { ConversationActivities, RecordedInboundEvent, RecordedInboundEvents, SendFailure } from '../activities/conversation-contract';
 import { HUMAN_AGENT_WINDOW_MS, nextWindowClosesAt, sendPolicyAt } from '../domain/window';
 import { failureOf, FailureType, type ReadFailure } from '../temporal/failures';
@@ -137,11 +138,20 @@ const { recordInboundEvents } = proxyLocalActivities<ConversationActivities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
 });
 
+/**
+ * Parked events can be replayed (src/inbound/parked-events.ts): a parked event is no longer remembered among the
+ * recent ones, so its replay is taken, and a second dispatch of the event being recorded is not queued behind it.
+ * Runs from before remembered a parked event (a replay would have been ignored) and queued such a dispatch.
+ */
+const REPLAYABLE_PARKED_EVENTS_PATCH = 'replayable-parked-events';
+
+// Bounded: an event that cannot be recorded is parked after this, so it never blocks the ones behind it.
+const RECORD_RETRY = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 } as const;
+
 const { recordInboundEvent } = proxyActivities<ConversationActivities>({
   // A few database writes: 10 s is ample, and bounds how long a crashed worker holds an event.
   startToCloseTimeout: '10 seconds',
-  // Bounded: an event that cannot be recorded is parked after this, so it never blocks the ones behind it.
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: RECORD_RETRY,
 });
 
 const { refreshCustomerProfile } = proxyActivities<ConversationActivities>({
@@ -188,6 +198,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   let stopping = false;
   /** The customer's profile fetch in flight, if any. One at a time: the one running reads the newest profile anyway. */
   let profileFetch: Promise<void> | undefined;
+  /** The events whose recording is under way (one event's attempts may take two minutes before it is parked). */
+  const recording = new Set<string>();
 
   const status = (): ConversationStatus => ({
     conversationId,
@@ -202,7 +214,11 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   });
 
   setHandler(inboundEventSignal, ({ eventId }) => {
-    if (!recent.includes(eventId) && !pending.includes(eventId) && !held.includes(eventId)) pending.push(eventId);
+    if (recent.includes(eventId) || pending.includes(eventId) || held.includes(eventId)) return;
+    // The sweeper dispatches again a claim that looks stale while the attempts run: queued, the event would be
+    // tried all over again once parked.
+    if (recording.has(eventId) && patched(REPLAYABLE_PARKED_EVENTS_PATCH)) return;
+    pending.push(eventId);
   });
   setHandler(getConversationStatusQuery, status);
   setHandler(
@@ -446,13 +462,20 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
 
   /** One event through the activity with bounded retries; one that still cannot be recorded is parked. */
   async function recordOneEvent(eventId: string): Promise<void> {
+    recording.add(eventId);
     try {
       const recorded = await recordInboundEvent({ eventId, ...recordingInput() });
       if (takeRecorded(eventId, recorded) === 'again') pending.unshift(eventId);
     } catch (error) {
+      // A replay may come as soon as the event is parked: from here on it is taken.
+      recording.delete(eventId);
       // One event that cannot be recorded never fails the run nor blocks the events after it.
-      await parkInboundEvent({ eventId, reason: failureOf(error).message });
-      rememberEvent(eventId);
+      const attempts = attemptsOf(error);
+      await parkInboundEvent({ eventId, reason: failureOf(error).message, ...(attempts === undefined ? {} : { attempts }) });
+      // A parked event is forgotten, so that its replay is recorded.
+      if (!patched(REPLAYABLE_PARKED_EVENTS_PATCH)) rememberEvent(eventId);
+    } finally {
+      recording.delete(eventId);
     }
   }
 
@@ -462,12 +485,15 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
    */
   async function recordPendingBatch(): Promise<void> {
     const batch = pending.splice(0, RECORD_BATCH_SIZE);
+    for (const eventId of batch) recording.add(eventId);
     let answer: RecordedInboundEvents;
     try {
       answer = await recordInboundEvents({ eventIds: batch, ...recordingInput() });
     } catch {
       // The call itself failed (the database, a timeout): its first event goes alone, with the full retries.
       answer = { results: [], stoppedAt: { eventId: batch[0]!, reason: 'the batch could not be recorded' } };
+    } finally {
+      for (const eventId of batch) recording.delete(eventId);
     }
     const again = answer.results.flatMap((recorded, index) => (takeRecorded(batch[index]!, recorded) === 'again' ? [batch[index]!] : []));
     pending.unshift(...again, ...batch.slice(answer.results.length));
@@ -506,6 +532,13 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     if (pending.length > 0 || held.length > 0) return continueAsNew<typeof conversationWorkflow>(next({}));
     return status();
   }
+}
+
+/** How many times the record activity ran: as its last attempt said, or every attempt when each of them timed out. */
+function attemptsOf(error: unknown): number | undefined {
+  const said = failureOf(error).attempt;
+  if (said !== undefined) return said;
+  return error instanceof ActivityFailure && error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED ? RECORD_RETRY.maximumAttempts : undefined;
 }
 
 const windowClosedSentence =

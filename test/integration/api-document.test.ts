@@ -373,6 +373,27 @@ describe('the API document', () => {
       await check('POST', '/v1/me/notices/read-all', {}, { authorization: 'Basic eDp5' });
     });
 
+    it('the parked events', async () => {
+      const fixtures = createInboxFixtures(engine.models);
+      const agent = await fixtures.manager(mine.channelId, 'agent');
+      const parked = await fixtures.webhookEvent(igAccountId, `igsid-parked-${uid()}`);
+      await fixtures.webhookEvent(igAccountId, `igsid-parked-${uid()}`);
+      const firstPage = await check('GET', '/v1/parked-events', {}, { key: OPERATOR_TOKEN, query: '?limit=1' });
+      expect(firstPage.body.parkedEvents).toHaveLength(1);
+      await check('GET', '/v1/parked-events', {}, { key: mine.apiKey, query: `?igAccountId=${igAccountId}&cursor=${firstPage.body.nextCursor}` });
+      await check('GET', '/v1/parked-events', {}, { key: other.apiKey, query: `?igAccountId=${igAccountId}` });
+      await check('GET', '/v1/parked-events', {}, { key: mine.apiKey, query: '?limit=0' });
+      const route = '/v1/parked-events/{eventId}/replay';
+      await check('POST', route, { eventId: parked._id }, { key: agent.apiKey });
+      expect((await check('POST', route, { eventId: parked._id }, { key: mine.apiKey })).status).toBe(200);
+      await check('POST', route, { eventId: parked._id }, { key: OPERATOR_TOKEN });
+      await check('POST', route, { eventId: 'message:no-such-mid' }, { key: OPERATOR_TOKEN });
+      expect((await check('POST', '/v1/parked-events/replay', {}, { key: OPERATOR_TOKEN, body: { igAccountId } })).body.replayed).toBe(1);
+      await check('POST', '/v1/parked-events/replay', {}, { key: agent.apiKey, body: { igAccountId } });
+      await check('POST', '/v1/parked-events/replay', {}, { key: other.apiKey, body: { igAccountId } });
+      await check('POST', '/v1/parked-events/replay', {}, { key: mine.apiKey, body: {} });
+    });
+
     it('the linked Instagram accounts', async () => {
       const fixtures = createInboxFixtures(engine.models);
       const agent = await fixtures.manager(mine.channelId, 'agent');

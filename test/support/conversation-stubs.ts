@@ -1,7 +1,8 @@
 /**
  * Stub activities of the conversation workflow for workflow tests on the time-skipping server (the only layer
- * where activities are stubbed). Inbound events get the Meta timestamps a test chose; sends follow a script of
- * outcomes per message, raised through the engine's real failure mapping; profile fetches follow a script of
+ * where activities are stubbed). Inbound events get the Meta timestamps a test chose, after the failures scripted
+ * for their first attempts, and a recording can be held while a test dispatches the event again; sends follow a
+ * script of outcomes per message, raised through the engine's real failure mapping; profile fetches follow a script of
  * outcomes too, and can be held like a Profile API that does not answer yet; each call is logged with the server's
  * (simulated) time at which it was scheduled.
  */
@@ -10,6 +11,7 @@ import type {
   AccountProblemInput,
   CloseConversationInput,
   ConversationActivities,
+  ParkInboundEventInput,
   RecordedInboundEvent,
   RecordSendFailureInput,
   SendMessageInput,
@@ -28,6 +30,10 @@ export interface StubLog {
   unknownSettled: string[];
   accountProblems: AccountProblemInput[];
   parked: string[];
+  /** What each park was told (the reason, the attempts). */
+  parks: ParkInboundEventInput[];
+  /** Every attempt to record an event, by event id. */
+  recordAttempts: string[];
   /** Every attempt to fetch a profile, when it started. */
   profileFetches: Array<{ igsid: string; attempt: number }>;
   /** Profiles stored, in order, by customer. */
@@ -39,22 +45,32 @@ export interface ConversationStubs {
   log: StubLog;
   /** Events recorded from now on get these answers (keyed by event id); an Error is thrown instead. */
   events: Map<string, RecordedInboundEvent | Error>;
+  /** Errors the first attempts to record an event throw, in order; when the script runs out, `events` answers. */
+  recordScript: Map<string, Error[]>;
   /** What each attempt to send a message does, in order; when the script runs out, the message is sent. */
   sendScript: Map<string, ScriptedSend[]>;
   /** What each attempt to fetch a profile does, in order; when the script runs out, the profile is stored. */
   profileScript: ScriptedProfileFetch[];
   /** Holds every profile fetch until the answered function is called (a Profile API that does not answer yet). */
   holdProfileFetches(): () => void;
+  /** Holds the recording of one event until the answered function is called (its attempt is under way meanwhile). */
+  holdRecording(eventId: string): () => void;
 }
 
 const scheduledAt = (): number => Context.current().info.scheduledTimestampMs;
 
 export function createConversationStubs(events: Map<string, RecordedInboundEvent | Error> = new Map()): ConversationStubs {
-  const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [], profileFetches: [], profilesStored: [] };
+  const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [], parks: [], recordAttempts: [], profileFetches: [], profilesStored: [] };
   const sendScript = new Map<string, ScriptedSend[]>();
   const profileScript: ScriptedProfileFetch[] = [];
   let profileHold: Promise<void> | undefined;
+  const recordingHolds = new Map<string, Promise<void>>();
+  const recordScript = new Map<string, Error[]>();
   const recordInboundEvent: ConversationActivities['recordInboundEvent'] = async ({ eventId }) => {
+    log.recordAttempts.push(eventId);
+    await recordingHolds.get(eventId);
+    const scripted = recordScript.get(eventId)?.shift();
+    if (scripted) throw scripted;
     const event = events.get(eventId);
     if (!event) throw new Error(`unknown event ${eventId}`);
     if (event instanceof Error) throw event;
@@ -74,8 +90,9 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
     async closeConversation(input) {
       log.closed.push({ ...input, firedAt: scheduledAt() });
     },
-    async parkInboundEvent({ eventId }) {
-      log.parked.push(eventId);
+    async parkInboundEvent(input) {
+      log.parked.push(input.eventId);
+      log.parks.push(input);
     },
     async sendMessage(input) {
       log.sends.push({ ...input, at: scheduledAt(), attempt: Context.current().info.attempt });
@@ -104,5 +121,18 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
     });
     return release;
   };
-  return { activities: withFailureMapping(activities), log, events, sendScript, profileScript, holdProfileFetches };
+  const holdRecording = (eventId: string): (() => void) => {
+    let release = (): void => undefined;
+    recordingHolds.set(
+      eventId,
+      new Promise((resolve) => {
+        release = () => {
+          recordingHolds.delete(eventId);
+          resolve();
+        };
+      }),
+    );
+    return release;
+  };
+  return { activities: withFailureMapping(activities), log, events, recordScript, sendScript, profileScript, holdProfileFetches, holdRecording };
 }

@@ -11,6 +11,7 @@ import type { Conversation } from '../../src/db/models/conversation';
 import { makeCustomerKey, type Customer } from '../../src/db/models/customer';
 import { newLinkedAccount, type LinkStatus } from '../../src/db/models/linked-account';
 import type { Message } from '../../src/db/models/message';
+import type { WebhookEvent, WebhookEventStatus } from '../../src/db/models/webhook-event';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API, read field by field
 export type Json = Record<string, any>;
@@ -126,6 +127,41 @@ export function createInboxFixtures(models: Models) {
       });
       if (messages.length > 0) await models.messages.collection.insertMany(messages.map((m) => ({ ...m })) as never[]);
       return messages;
+    },
+
+    /**
+     * A customer's text message as the ingress stores it, in the status a test asks for (by default parked, as the
+     * conversation workflow leaves an event it could not record): the real payload, so a replay records it.
+     */
+    async webhookEvent(
+      igAccountId: string,
+      igsid: string,
+      fields: { text?: string; occurredAt?: Date; receivedAt?: Date; status?: WebhookEventStatus; problem?: string; recordAttempts?: number | null } = {},
+    ): Promise<WebhookEvent> {
+      const mid = `mid-${randomUUID()}`;
+      const occurredAt = fields.occurredAt ?? new Date();
+      const status = fields.status ?? 'parked';
+      const event: WebhookEvent = {
+        _id: `message:${mid}`,
+        eventKey: `message:${mid}`,
+        status,
+        kind: 'message',
+        igAccountId,
+        customerIgsid: igsid,
+        mid,
+        occurredAt,
+        receivedAt: fields.receivedAt ?? occurredAt,
+        payload: { sender: { id: igsid }, recipient: { id: igAccountId }, timestamp: occurredAt.getTime(), message: { mid, text: fields.text ?? `text of ${mid}` } },
+        problem: status === 'parked' ? (fields.problem ?? 'the database did not answer') : null,
+        skipReason: null,
+        conversationId: null,
+        dispatchAttempts: 1,
+        dispatchedAt: occurredAt,
+        recordedAt: null,
+        ...(status === 'parked' ? { recordAttempts: fields.recordAttempts === undefined ? 10 : fields.recordAttempts } : {}),
+      };
+      await models.webhookEvents.collection.insertOne({ ...event } as never);
+      return event;
     },
   };
 }

@@ -45,6 +45,11 @@ export interface WebhookEvent {
   dispatchAttempts: number;
   dispatchedAt: Date | null;
   recordedAt: Date | null;
+  /** Parked: how many times recording it was tried (null when not known). Absent on events never parked. */
+  recordAttempts?: number | null;
+  /** How many times it was replayed after being parked, and when last (src/inbound/parked-events.ts). */
+  replays?: number;
+  replayedAt?: Date | null;
 }
 
 const webhookEventSchema = new Schema<WebhookEvent>(
@@ -65,10 +70,14 @@ const webhookEventSchema = new Schema<WebhookEvent>(
     dispatchAttempts: { type: Number, required: true, default: 0 },
     dispatchedAt: { type: Date, default: null },
     recordedAt: { type: Date, default: null },
+    recordAttempts: { type: Number },
+    replays: { type: Number },
+    replayedAt: { type: Date },
   },
   { collection: 'webhookEvents', versionKey: false, minimize: false },
 );
-// The sweeper's query on MongoDB: pending events not handed over yet, oldest first.
+// The sweeper's query on MongoDB: pending events not handed over yet, oldest first. Its prefix also finds the
+// parked events for their listing; they are few, so sorting them needs no index of its own on the hot insert path.
 webhookEventSchema.index({ status: 1, dispatchedAt: 1, receivedAt: 1 });
 
 export type WebhookEventModel = Model<WebhookEvent>;
