@@ -52,7 +52,12 @@ export interface RecordedInboundEvents {
    * Set when an event could not be recorded: the call stopped there, so nothing after it was recorded ahead of it.
    * The workflow records that event alone, with retries and, when they run out, parking.
    */
-  stoppedAt?: { eventId: string; reason: string };
+  stoppedAt?: {
+    eventId: string;
+    reason: string;
+    /** False when trying again cannot help (the event is parked at once, as its own activity would have been). */
+    retryable: boolean;
+  };
 }
 
 export interface RefreshCustomerProfileInput {

@@ -3,6 +3,7 @@
  * first that fails: nothing is recorded ahead of an event that could not be (the workflow then retries it alone).
  * Shared by the real activities and the workflow tests' stubs, so both batch the same way.
  */
+import { toApplicationFailure } from './failures';
 import type { RecordedInboundEvent, RecordedInboundEvents, RecordInboundEventInput, RecordInboundEventsInput } from './conversation-contract';
 
 export async function recordInOrder(
@@ -17,7 +18,8 @@ export async function recordInOrder(
     try {
       results.push(await recordOne({ ...common, eventId, ...(first ? { firstOfConversation: true } : {}) }));
     } catch (error) {
-      return { results, stoppedAt: { eventId, reason: error instanceof Error ? error.message : String(error) } };
+      const failure = toApplicationFailure(error);
+      return { results, stoppedAt: { eventId, reason: failure.message, retryable: !failure.nonRetryable } };
     }
   }
   return { results };

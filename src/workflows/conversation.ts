@@ -460,20 +460,27 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     return 'done';
   }
 
-  /** One event through the activity with bounded retries; one that still cannot be recorded is parked. */
-  async function recordOneEvent(eventId: string): Promise<void> {
+  /** One event that cannot be recorded never fails the run nor blocks the events after it: it is set aside. */
+  async function parkEvent(eventId: string, reason: string, attempts: number | undefined): Promise<void> {
+    // A replay may come as soon as the event is parked: from here on it is taken.
+    recording.delete(eventId);
+    await parkInboundEvent({ eventId, reason, ...(attempts === undefined ? {} : { attempts }) });
+    // A parked event is forgotten, so that its replay is recorded.
+    if (!patched(REPLAYABLE_PARKED_EVENTS_PATCH)) rememberEvent(eventId);
+  }
+
+  /**
+   * One event through the activity with bounded retries; one that still cannot be recorded is parked.
+   * `triedBefore`: attempts a batch already made, counted in what the park says.
+   */
+  async function recordOneEvent(eventId: string, triedBefore = 0): Promise<void> {
     recording.add(eventId);
     try {
       const recorded = await recordInboundEvent({ eventId, ...recordingInput() });
       if (takeRecorded(eventId, recorded) === 'again') pending.unshift(eventId);
     } catch (error) {
-      // A replay may come as soon as the event is parked: from here on it is taken.
-      recording.delete(eventId);
-      // One event that cannot be recorded never fails the run nor blocks the events after it.
       const attempts = attemptsOf(error);
-      await parkInboundEvent({ eventId, reason: failureOf(error).message, ...(attempts === undefined ? {} : { attempts }) });
-      // A parked event is forgotten, so that its replay is recorded.
-      if (!patched(REPLAYABLE_PARKED_EVENTS_PATCH)) rememberEvent(eventId);
+      await parkEvent(eventId, failureOf(error).message, attempts === undefined ? undefined : attempts + triedBefore);
     } finally {
       recording.delete(eventId);
     }
@@ -491,13 +498,21 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
       answer = await recordInboundEvents({ eventIds: batch, ...recordingInput() });
     } catch {
       // The call itself failed (the database, a timeout): its first event goes alone, with the full retries.
-      answer = { results: [], stoppedAt: { eventId: batch[0]!, reason: 'the batch could not be recorded' } };
+      answer = { results: [], stoppedAt: { eventId: batch[0]!, reason: 'the batch could not be recorded', retryable: true } };
     } finally {
       for (const eventId of batch) recording.delete(eventId);
     }
     const again = answer.results.flatMap((recorded, index) => (takeRecorded(batch[index]!, recorded) === 'again' ? [batch[index]!] : []));
-    pending.unshift(...again, ...batch.slice(answer.results.length));
-    recordAlone = answer.stoppedAt?.eventId;
+    const stopped = answer.stoppedAt;
+    const rest = batch.slice(answer.results.length);
+    if (stopped !== undefined && !stopped.retryable) {
+      // Trying again cannot help: parked now, as the event's own activity would have been after one attempt.
+      rest.shift();
+      await parkEvent(stopped.eventId, stopped.reason, 1);
+    } else {
+      recordAlone = stopped?.eventId;
+    }
+    pending.unshift(...again, ...rest);
   }
 
   for (;;) {
@@ -510,7 +525,7 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
       const alone = recordAlone;
       recordAlone = undefined;
       if (alone === undefined && patched(RECORD_IN_BATCHES_PATCH)) await recordPendingBatch();
-      else await recordOneEvent(pending.shift()!);
+      else await recordOneEvent(pending.shift()!, alone === undefined ? 0 : 1);
       continue;
     }
 

@@ -53,7 +53,10 @@ export interface ConversationStubs {
   profileScript: ScriptedProfileFetch[];
   /** Holds every profile fetch until the answered function is called (a Profile API that does not answer yet). */
   holdProfileFetches(): () => void;
-  /** Holds the recording of one event until the answered function is called (its attempt is under way meanwhile). */
+  /**
+   * Holds the recording of one event by its own activity (not within a batch) until the answered function is called
+   * (its attempt is under way meanwhile).
+   */
   holdRecording(eventId: string): () => void;
 }
 
@@ -66,9 +69,9 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
   let profileHold: Promise<void> | undefined;
   const recordingHolds = new Map<string, Promise<void>>();
   const recordScript = new Map<string, Error[]>();
-  const recordInboundEvent: ConversationActivities['recordInboundEvent'] = async ({ eventId }) => {
+  const record = async (eventId: string, hold?: Promise<void>): Promise<RecordedInboundEvent> => {
     log.recordAttempts.push(eventId);
-    await recordingHolds.get(eventId);
+    await hold;
     const scripted = recordScript.get(eventId)?.shift();
     if (scripted) throw scripted;
     const event = events.get(eventId);
@@ -78,8 +81,8 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
     return event;
   };
   const activities: ConversationActivities = {
-    recordInboundEvent,
-    recordInboundEvents: (input) => recordInOrder(input, recordInboundEvent),
+    recordInboundEvent: ({ eventId }) => record(eventId, recordingHolds.get(eventId)),
+    recordInboundEvents: (input) => recordInOrder(input, ({ eventId }) => record(eventId)),
     async refreshCustomerProfile({ igsid }) {
       log.profileFetches.push({ igsid, attempt: Context.current().info.attempt });
       if (profileHold) await profileHold;

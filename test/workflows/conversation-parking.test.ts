@@ -95,10 +95,11 @@ describe('conversationWorkflow parked events', () => {
     const taskQueue = `parking-${randomUUID()}`;
     await withWorker(stubs, taskQueue, async () => {
       const handle = await openConversation(stubs, taskQueue);
-      stubs.recordScript.set('poison', [new ActivityError(FailureType.EventNotFound, 'no stored webhook event poison')]);
+      // Tried in a batch first (a failure worth retrying), then alone: that attempt is held, then refused for good.
+      stubs.recordScript.set('poison', [new Error('the database did not answer'), new ActivityError(FailureType.EventNotFound, 'no stored webhook event poison')]);
       const release = stubs.holdRecording('poison');
       await handle.signal(inboundEventSignal, { eventId: 'poison' });
-      await waitFor(() => attemptsAt(stubs, 'poison') === 1);
+      await waitFor(() => attemptsAt(stubs, 'poison') === 2);
       // Dispatched again (the sweeper took its claim for stale) while its attempt is under way, and seen by the run.
       await handle.signal(inboundEventSignal, { eventId: 'poison' });
       await waitFor(async () => {
@@ -111,7 +112,7 @@ describe('conversationWorkflow parked events', () => {
       await handle.signal(inboundEventSignal, { eventId: 'm2' });
       await waitFor(() => stubs.log.recorded.includes('m2'));
     });
-    expect(stubs.log.parked).toEqual(['poison']);
-    expect(attemptsAt(stubs, 'poison')).toBe(1);
+    expect(stubs.log.parks).toEqual([{ eventId: 'poison', reason: 'no stored webhook event poison', attempts: 2 }]);
+    expect(attemptsAt(stubs, 'poison')).toBe(2);
   });
 });
