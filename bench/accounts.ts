@@ -9,7 +9,7 @@
  * TEMPORAL_ADDRESS / MONGODB_URI name them: then that one is used and nothing is started for it), the Meta emulator
  * in this process, and the engine's worker as a process of its own (the built `dist/worker.js`, as production runs
  * it, so its memory is measured alone) with its real activities, Graph client and notice board, pointed at the
- * emulator. This process seeds the data, starts the workflows and watches.
+ * emulator (GRAPH_API_URL is not used). This process seeds the data, starts the workflows and watches.
  *
  * The data is seeded, not linked through the engine's HTTP login flow (10,000 logins are not what is measured):
  *   - at the emulator: one Facebook user and business per channel with `accounts-per-channel` Pages, each with an
@@ -764,11 +764,11 @@ async function main(launched: Started, setKeepLogs: (keep: boolean) => void): Pr
     waitForNotices(
       models,
       expiresAt + settings.timeoutMs,
-    (stored) => stored >= expectedAll,
-    (stored) => {
-      if (Date.now() - lastPrinted < 60_000) return;
-      lastPrinted = Date.now();
-      console.log(`  ${seconds(Date.now() - expiresAt)} s after the expiry: ${Math.max(0, stored - noticesBefore - started)} of ${started}`);
+      (stored) => stored >= expectedAll,
+      (stored) => {
+        if (Date.now() - lastPrinted < 60_000) return;
+        lastPrinted = Date.now();
+        console.log(`  ${seconds(Date.now() - expiresAt)} s after the expiry: ${Math.max(0, stored - noticesBefore - started)} of ${started}`);
       },
       started > 2_000 ? 5_000 : 1_000,
     ),
@@ -802,6 +802,9 @@ async function main(launched: Started, setKeepLogs: (keep: boolean) => void): Pr
       `histories of ${findings.read} workflows: ${findings.retriedActivities} activities retried (${findings.extraAttempts} attempts beyond the first); workflow tasks timed out: ${timeouts}; failed: ${findings.workflowTaskFailures}`,
     );
     for (const [cause, count] of findings.retryCauses) console.log(`  retried after: ${cause} (${count})`);
+    if (findings.workflowTaskTimeouts.has('SCHEDULE_TO_START')) {
+      console.log('  (SCHEDULE_TO_START: a task on the worker\'s sticky queue not taken within 10 s, then given to any worker: a busy worker or machine)');
+    }
   }
   const log = workerLogSummary(workerLog);
   console.log(`worker log: ${log.lines} warnings and errors${log.lines > 0 ? ', the first:' : ''}`);
