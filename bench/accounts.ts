@@ -575,6 +575,8 @@ const seconds = (valueMs: number): string => (valueMs / 1000).toFixed(1);
 /** What the run started, so that a failure or a signal stops all of it. */
 interface Started {
   processes: ManagedProcess[];
+  /** Files of the run outside the services' directory (the build's log), removed at the end unless logs are kept. */
+  files: string[];
   worker?: ManagedProcess;
   emulator?: LocalEmulator;
   services?: LocalServices;
@@ -595,6 +597,7 @@ function createStopper(started: Started, keepLogs: () => boolean) {
       await started.emulator?.close().catch(() => undefined);
       await Promise.all(started.processes.map((child) => child.stop().catch((error: unknown) => console.error(`${child.name} stop: ${(error as Error).message}`))));
       await started.services?.stop({ keepLogs: keepLogs() }).catch(() => undefined);
+      if (!keepLogs()) for (const file of started.files) rmSync(file, { force: true });
     })();
     return stopping;
   };
@@ -615,15 +618,24 @@ async function main(launched: Started, setKeepLogs: (keep: boolean) => void): Pr
 
   const externalTemporal = process.env.TEMPORAL_ADDRESS;
   const externalMongo = process.env.MONGODB_URI;
-  const track = (child: ManagedProcess): void => void launched.processes.push(child);
+  // Whatever starts while everything is being stopped (a Ctrl-C during the start-up) is stopped at once.
+  const track = (child: ManagedProcess): void => {
+    launched.processes.push(child);
+    if (exiting) void child.stop();
+  };
   // The engine is built while the services start: the worker process runs the build.
   let step = performance.now();
+  const buildLog = path.join(os.tmpdir(), `igdm-bench-accounts-build-${runTag}.log`);
+  launched.files.push(buildLog);
   const [services] = await Promise.all([
-    startLocalServices('igdm_bench_accounts', { onProcess: track }),
-    settings.build ? buildEngine(path.join(os.tmpdir(), `igdm-bench-accounts-build-${runTag}.log`), track) : undefined,
+    startLocalServices('igdm_bench_accounts', { onProcess: track }).then((services) => {
+      launched.services = services;
+      if (exiting) void services.stop({ keepLogs });
+      return services;
+    }),
+    settings.build ? buildEngine(buildLog, track) : undefined,
   ]);
   console.log(`set-up:   services started${settings.build ? ' and the engine built into dist/' : ''} in ${seconds(performance.now() - step)} s`);
-  launched.services = services;
   const logDir = services.workDir;
 
   // The worker's settings; this process reads the same ones, so both agree on the queue, the key and the period.
@@ -856,11 +868,14 @@ async function cleanUp(options: { client: Client; models: Models; accounts: Acco
   }
 }
 
-const launched: Started = { processes: [] };
+const launched: Started = { processes: [], files: [] };
 let keepLogs = false;
 const stopAll = createStopper(launched, () => keepLogs);
-let interrupted = false;
+/** Set by the first of: the end of main, its failure, a signal. What comes after it changes nothing. */
+let exiting = false;
 const exitAfterStop = (code: number): void => {
+  if (exiting) return;
+  exiting = true;
   // A failed run keeps the services' and the worker's logs for a look.
   if (code === 1) keepLogs = true;
   void stopAll().finally(() => process.exit(code));
@@ -871,13 +886,13 @@ for (const [signal, code] of [
   ['SIGHUP', 129],
 ] as const) {
   process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
+    if (exiting) return;
     console.error(`\n${signal}: stopping everything this benchmark started`);
     exitAfterStop(code);
   });
 }
 process.on('uncaughtException', (error) => {
+  if (exiting) return;
   console.error(`benchmark failed: ${error.stack ?? String(error)}`);
   exitAfterStop(1);
 });
@@ -886,7 +901,10 @@ main(launched, (keep) => {
 }).then(
   (code) => exitAfterStop(code),
   (error: unknown) => {
-    if (!interrupted) console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    if (exiting) return;
+    console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    const workerPeak = launched.sampler?.hwm('worker');
+    console.log(`\nFAIL: ${(error as Error).message}${workerPeak === undefined ? '' : ` (worker peak RSS so far ${mb(workerPeak)} MB)`}`);
     exitAfterStop(1);
   },
 );
