@@ -57,10 +57,19 @@ export interface LocalServices {
   stop(options?: { keepLogs?: boolean }): Promise<void>;
 }
 
-/** Starts the local database and the Temporal dev server on free ports with throw-away state, unless the environment names them. */
-export async function startLocalServices(database: string): Promise<LocalServices> {
+/**
+ * Starts the local database and the Temporal dev server on free ports with throw-away state, unless the environment names them.
+ * `onProcess` hears of each process as soon as it is spawned, so a caller that is interrupted meanwhile (Ctrl-C) can
+ * stop it; if one service fails to start, the others are stopped before the error is thrown.
+ */
+export async function startLocalServices(database: string, options: { onProcess?: (child: ManagedProcess) => void } = {}): Promise<LocalServices> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'igdm-bench-'));
   const processes: ManagedProcess[] = [];
+  const track = (child: ManagedProcess): ManagedProcess => {
+    processes.push(child);
+    options.onProcess?.(child);
+    return child;
+  };
   const used: string[] = [];
   const tasks: Array<Promise<void>> = [];
   if (process.env.MONGODB_URI) used.push('the database at MONGODB_URI');
@@ -68,7 +77,7 @@ export async function startLocalServices(database: string): Promise<LocalService
     tasks.push(
       (async () => {
         const port = await findFreePort();
-        processes.push(await startMongoServer({ port, dataDir: path.join(workDir, 'mongo'), output: { file: path.join(workDir, 'mongo-server.log') } }));
+        await startMongoServer({ port, dataDir: path.join(workDir, 'mongo'), output: { file: path.join(workDir, 'mongo-server.log') }, onSpawn: track });
         process.env.MONGODB_URI = localMongoUri(port, database);
       })(),
     );
@@ -79,21 +88,22 @@ export async function startLocalServices(database: string): Promise<LocalService
     tasks.push(
       (async () => {
         const port = await findFreePort();
-        processes.push(await startTemporalDevServer({ port, uiPort: port + 1000, headless: true, output: { file: path.join(workDir, 'temporal.log') } }));
+        await startTemporalDevServer({ port, uiPort: port + 1000, headless: true, output: { file: path.join(workDir, 'temporal.log') }, onSpawn: track });
         process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
       })(),
     );
     used.push('the Temporal dev server as a child process');
   }
-  await Promise.all(tasks);
-  return {
-    workDir,
-    processes,
-    description: used.join(', '),
-    async stop({ keepLogs = false } = {}) {
-      await Promise.all(processes.map((child) => child.stop()));
-      if (keepLogs) console.log(`logs kept in ${workDir}`);
-      else rmSync(workDir, { recursive: true, force: true });
-    },
+  const stop = async ({ keepLogs = false } = {}): Promise<void> => {
+    await Promise.all(processes.map((child) => child.stop()));
+    if (keepLogs) console.log(`logs kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
   };
+  const outcomes = await Promise.allSettled(tasks);
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) {
+    await stop({ keepLogs: true });
+    throw failed.reason;
+  }
+  return { workDir, processes, description: used.join(', '), stop };
 }

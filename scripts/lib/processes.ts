@@ -134,6 +134,16 @@ export async function waitUntilReady(process: ManagedProcess, ready: () => Promi
   throw new Error(`${process.name} was not ready within ${timeoutMs} ms; ${hint}`);
 }
 
+/** `waitUntilReady`, and a server that never became ready is stopped, not left running behind the error. */
+async function stopUnlessReady(server: ManagedProcess, ready: () => Promise<boolean>, timeoutMs: number, hint: string): Promise<void> {
+  try {
+    await waitUntilReady(server, ready, timeoutMs, hint);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
 export interface TemporalDevServerOptions {
   port: number;
   uiPort: number;
@@ -141,6 +151,8 @@ export interface TemporalDevServerOptions {
   dbFile?: string;
   output: SpawnOptions['output'];
   headless?: boolean;
+  /** Hears of the process as soon as it is spawned (a caller interrupted before it is ready can stop it). */
+  onSpawn?: (server: ManagedProcess) => void;
 }
 
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<ManagedProcess> {
@@ -156,7 +168,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   }
   for (const key of customSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
   const server = spawnManaged({ name: 'temporal', command: path.join(toolsBin, 'temporal'), args, output: options.output });
-  await waitUntilReady(server, () => isPortOpen(options.port), 60000, 'see its log');
+  options.onSpawn?.(server);
+  await stopUnlessReady(server, () => isPortOpen(options.port), 60000, 'see its log');
   return server;
 }
 
@@ -170,6 +183,8 @@ export interface MongoServerOptions {
   /** The folder of its one data file. */
   dataDir: string;
   output: SpawnOptions['output'];
+  /** Hears of the process as soon as it is spawned (before it is ready), so an interrupted caller can stop it. */
+  onSpawn?: (server: ManagedProcess) => void;
 }
 
 /** Starts the local database; what it acknowledged is in its file, and survives a restart or a kill. */
@@ -182,7 +197,8 @@ export async function startMongoServer(options: MongoServerOptions): Promise<Man
     args: ['--file', path.join(options.dataDir, 'engine.mv.db'), '--host', '127.0.0.1', '--port', String(options.port)],
     output: options.output,
   });
-  await waitUntilReady(server, () => isPortOpen(options.port), 60000, 'see its log');
+  options.onSpawn?.(server);
+  await stopUnlessReady(server, () => isPortOpen(options.port), 60000, 'see its log');
   return server;
 }
 
@@ -199,6 +215,8 @@ export interface FerretDbOptions {
   port: number;
   dataDir: string;
   output: SpawnOptions['output'];
+  /** Hears of the process as soon as it is spawned (a caller interrupted before it is ready can stop it). */
+  onSpawn?: (server: ManagedProcess) => void;
 }
 
 export async function startFerretDb(options: FerretDbOptions): Promise<ManagedProcess> {
@@ -220,6 +238,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<ManagedPr
     ],
     output: options.output,
   });
-  await waitUntilReady(server, () => isPortOpen(options.port), 30000, 'see its log');
+  options.onSpawn?.(server);
+  await stopUnlessReady(server, () => isPortOpen(options.port), 30000, 'see its log');
   return server;
 }
