@@ -2,7 +2,7 @@
  * Inbound activities of the conversation workflow: apply one stored webhook event to the inbox (customer,
  * message, conversation), fetch a customer's profile apart from that, and close a conversation. Each is
  * idempotent: keyed inserts and updates, so a retry after a crash or a second dispatch of the same event changes
- * nothing. Every lookup is by `_id` alone, the one filter FerretDB's SQLite backend does not answer with a full scan. Events of one conversation are applied one
+ * nothing. Every lookup is by `_id` alone, the one filter the local database never answers with a full scan. Events of one conversation are applied one
  * at a time by its workflow, so read-then-write on a message of that conversation does not race. Edits and reactions
  * do not rely on that: they may come before their message, and are applied by conditional updates whoever writes
  * first (src/inbound/early-changes.ts).

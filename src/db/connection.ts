@@ -28,7 +28,7 @@ export async function openWithRetry(connection: Connection, options: DatabaseOpt
     try {
       await connection.openUri(options.uri, {
         serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
-        // Retryable writes need a replica set; the local FerretDB is a single server.
+        // Retryable writes need a replica set; the local database is a single server.
         retryWrites: false,
         autoIndex: false,
       });

@@ -175,7 +175,7 @@ export function createSendService(deps: SendServiceDeps) {
     await models.messages.updateMany({ _id: { $in: messageIds }, status: 'queued' }, { $set: { status: 'failed', error } });
   }
 
-  /** The messages again, in their order; one `_id` lookup each (the one filter FerretDB does not scan for). */
+  /** The messages again, in their order; one `_id` lookup each (the one filter the local database never scans for). */
   async function reload(messageIds: string[]): Promise<Message[]> {
     const found = await Promise.all(messageIds.map((id) => models.messages.findOne({ _id: id }).lean<Message>()));
     return found.filter((message): message is Message => message !== null);

@@ -1,6 +1,6 @@
 /**
  * The harness's proof: an API call signals-with-start a workflow on the real Temporal dev server, its activity
- * writes to the real database (FerretDB locally) through a mongoose model, and the API reads the result back.
+ * writes to the real database (mongo-java-server locally) through a mongoose model, and the API reads the result back.
  */
 import { randomUUID } from 'node:crypto';
 import { makeRoundTripProbeWorkflowId } from '../../src/temporal/names';

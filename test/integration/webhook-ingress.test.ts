@@ -1,5 +1,5 @@
 /**
- * The webhook ingress as Meta meets it: the real API app in-process, against the real database (FerretDB
+ * The webhook ingress as Meta meets it: the real API app in-process, against the real database (mongo-java-server
  * locally) and the real Temporal dev server of the harness. Bodies are signed here, independently of the code
  * under test, with HMAC-SHA256 of the exact bytes sent.
  */

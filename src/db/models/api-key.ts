@@ -1,6 +1,6 @@
 /**
  * apiKeys: a manager's keys for the inbox API, stored hashed only. The hash is the `_id`, so authenticating a
- * request is one lookup by `_id` (FerretDB answers any other filter with a full scan). A revoked key stays, with
+ * request is one lookup by `_id` (the local database answers most other filters with a full scan). A revoked key stays, with
  * `revokedAt`, so its `keyId` still names it.
  */
 import { createHash } from 'node:crypto';

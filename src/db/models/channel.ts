@@ -2,7 +2,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 
 export interface Channel {
-  /** = channelId: lookups by `_id` are the fast ones on FerretDB. */
+  /** = channelId: lookups by `_id` are the fast ones on the local database. */
   _id: string;
   channelId: string;
   name: string;

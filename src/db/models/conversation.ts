@@ -4,7 +4,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 export type ConversationState = 'open' | 'closed';
 
 export interface Conversation {
-  /** = conversationId: lookups by `_id` are the fast ones on FerretDB. */
+  /** = conversationId: lookups by `_id` are the fast ones on the local database. */
   _id: string;
   conversationId: string;
   channelId: string;

@@ -5,7 +5,7 @@ export type ManagerRole = 'owner' | 'agent';
 export const managerRoles: readonly ManagerRole[] = ['owner', 'agent'];
 
 export interface Manager {
-  /** = managerId: lookups by `_id` are the fast ones on FerretDB. */
+  /** = managerId: lookups by `_id` are the fast ones on the local database. */
   _id: string;
   managerId: string;
   channelId: string;

@@ -16,7 +16,7 @@ export interface MemberInstagramProfile {
 }
 
 export interface Member {
-  /** = memberId: lookups by `_id` are the fast ones on FerretDB. */
+  /** = memberId: lookups by `_id` are the fast ones on the local database. */
   _id: string;
   memberId: string;
   channelId: string;

@@ -1,7 +1,7 @@
 /**
  * outboundMids: Meta's message id of each reply the engine sent, to that reply's id. Echoes name a message by its
- * mid; the engine's replies carry the mid as a field, so this keeps finding them an `_id` lookup (FerretDB answers
- * any other filter by scanning the whole collection).
+ * mid; the engine's replies carry the mid as a field, so this keeps finding them an `_id` lookup (the local
+ * database answers most other filters by scanning the whole collection).
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 

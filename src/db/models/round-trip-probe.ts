@@ -5,7 +5,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 
 export interface RoundTripProbe {
-  /** = probeId: the API reads a probe back by `_id`, the fast lookup on FerretDB. */
+  /** = probeId: the API reads a probe back by `_id`, the fast lookup on the local database. */
   _id: string;
   probeId: string;
   workflowId: string;

@@ -1,7 +1,7 @@
 /**
  * webhookEvents: every event Meta delivered, stored before the webhook is acknowledged, under its dedupe key as
  * `_id` so a second delivery of the same event is recognised. Its status says what became of it.
- * Lookups go by `_id` alone: FerretDB's SQLite backend pushes only that filter down; any other filter scans.
+ * Lookups go by `_id` alone: the local database answers any other filter (but a unique index's) by scanning.
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 
