@@ -153,6 +153,8 @@ export interface TemporalDevServerOptions {
   headless?: boolean;
   /** Hears of the process as soon as it is spawned (a caller interrupted before it is ready can stop it). */
   onSpawn?: (server: ManagedProcess) => void;
+  /** The server's dynamic configuration values (tests that need a limit lowered). */
+  dynamicConfig?: Record<string, number | string | boolean>;
 }
 
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<ManagedProcess> {
@@ -167,6 +169,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   for (const key of customSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   const server = spawnManaged({ name: 'temporal', command: path.join(toolsBin, 'temporal'), args, output: options.output });
   options.onSpawn?.(server);
   await stopUnlessReady(server, () => isPortOpen(options.port), 60000, 'see its log');

@@ -19,7 +19,7 @@ function message(mid: string, extra: Record<string, unknown> = {}): Record<strin
 
 describe('storedEventsOf', () => {
   it('stores a message pending under its dedupe key, claimed for the dispatch that follows the answer', () => {
-    const [event] = storedEventsOf(delivery([{ id: IG, time: 1, messaging: [message('m-1')] }]), RECEIVED_AT);
+    const [event] = storedEventsOf(delivery([{ id: IG, time: 1_700_000_000_000, messaging: [message('m-1')] }]), RECEIVED_AT);
     expect(event).toEqual({
       _id: 'message:m-1',
       eventKey: 'message:m-1',
@@ -38,7 +38,7 @@ describe('storedEventsOf', () => {
   });
 
   it('stores a change skipped and an unreadable item invalid, neither claimed', () => {
-    const events = storedEventsOf(delivery([{ id: IG, time: 1, changes: [{ field: 'comments', value: {} }], messaging: [{ nonsense: true }] }]), RECEIVED_AT);
+    const events = storedEventsOf(delivery([{ id: IG, time: 1_700_000_000_000, changes: [{ field: 'comments', value: {} }], messaging: [{ nonsense: true }] }]), RECEIVED_AT);
     expect(events.map((event) => [event.kind, event.status, event.dispatchAttempts, event.dispatchedAt])).toEqual([
       ['unknown', 'invalid', 0, undefined],
       ['change', 'skipped', 0, undefined],
@@ -58,7 +58,7 @@ describe('storedEventsOf', () => {
 
   it('replaces a leading "$" and every "." in the keys of the payload, at any depth, and leaves values alone', () => {
     const item = message('m-2', { $type: 'a.b', nested: [{ 'x.y.z': '$v', $$k: 1 }] });
-    const [event] = storedEventsOf(delivery([{ id: IG, time: 1, messaging: [item] }]), RECEIVED_AT);
+    const [event] = storedEventsOf(delivery([{ id: IG, time: 1_700_000_000_000, messaging: [item] }]), RECEIVED_AT);
     expect(event!.payload).toMatchObject({ '\uff04type': 'a.b', nested: [{ 'x\uff0ey\uff0ez': '$v', '\uff04$k': 1 }] });
   });
 });
