@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { installQuietTemporalRuntime } from './temporal-runtime';
+import { e2eHistoriesFolder, saveTaskQueueHistories } from './e2e-histories';
 import type { Connection as MongooseConnection } from 'mongoose';
 import { createApp } from '../../src/api/app';
 import { loadConfig, type AppConfig } from '../../src/config';
@@ -134,12 +135,18 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
       shutdownWorker?.();
       await workerRun;
       await nativeConnection?.close();
-      // Workflows of this engine must not outlive it: the dev server is shared, and a workflow id (an account's)
-      // may come again in the next test file, whose signals would go to this one.
-      await terminateRunningWorkflows(temporalAccess.client, config.temporal.taskQueue);
-      await temporalAccess.close();
-      await database.dropDatabase();
-      await database.close();
+      const historiesFolder = e2eHistoriesFolder();
+      try {
+        // Saved before the runs still going are terminated, so that each history ends where the test left it.
+        if (historiesFolder) await saveTaskQueueHistories(temporalAccess.client, config.temporal.taskQueue, historiesFolder);
+      } finally {
+        // Workflows of this engine must not outlive it: the dev server is shared, and a workflow id (an account's)
+        // may come again in the next test file, whose signals would go to this one.
+        await terminateRunningWorkflows(temporalAccess.client, config.temporal.taskQueue);
+        await temporalAccess.close();
+        await database.dropDatabase();
+        await database.close();
+      }
     },
   };
 }
