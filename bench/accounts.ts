@@ -50,7 +50,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -70,7 +69,7 @@ import { createAccountWorkflows } from '../src/linking/account-workflows';
 import { REQUIRED_SCOPES } from '../src/linking/permissions';
 import { createTokenCipher, type TokenCipher } from '../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../src/temporal/names';
-import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
+import { describeMachine, distribution, type LocalServices, ms, pool, rate, readBenchFlags, startLocalServices, table } from './lib';
 
 const WORKER_RSS_TARGET_BYTES = 1.5 * 2 ** 30;
 const TARGET_ACCOUNTS = 10_000;
@@ -87,7 +86,7 @@ const flags = {
   'sample-ms': { env: 'BENCH_SAMPLE_MS', default: 250, min: 50, max: 10_000, help: 'how often memory is sampled' },
 } as const;
 
-type NumericFlag = keyof typeof flags;
+type FlagName = keyof typeof flags;
 
 interface Settings {
   accounts: number;
@@ -112,30 +111,8 @@ function usage(): string {
 }
 
 function readSettings(argv: string[]): Settings {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...(Object.fromEntries(Object.keys(flags).map((name) => [name, { type: 'string' }])) as Record<NumericFlag, { type: 'string' }>),
-      'no-build': { type: 'boolean' },
-      'keep-logs': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(usage());
-    process.exit(0);
-  }
-  const number = (name: NumericFlag): number => {
-    const flag = flags[name];
-    const given = values[name] ?? process.env[flag.env];
-    if (given === undefined || given === '') return flag.default;
-    const parsed = Number(given);
-    if (!Number.isInteger(parsed) || parsed < flag.min || parsed > flag.max) {
-      throw new Error(`--${name} (${flag.env}) must be an integer from ${flag.min} to ${flag.max}, got ${JSON.stringify(given)}`);
-    }
-    return parsed;
-  };
+  const flagValues = readBenchFlags(argv, flags, ['no-build', 'keep-logs'] as const, usage);
+  const number = (name: FlagName): number => flagValues.number(name);
   const accounts = number('accounts');
   const leadSeconds = number('lead-seconds');
   const leadMs = leadSeconds > 0 ? leadSeconds * 1000 : Math.round(60_000 + 100 * accounts);
@@ -148,8 +125,8 @@ function readSettings(argv: string[]): Settings {
     timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : Math.max(600_000, 3 * leadMs),
     historySample: number('history-sample'),
     sampleMs: number('sample-ms'),
-    build: values['no-build'] !== true,
-    keepLogs: values['keep-logs'] === true || process.env.BENCH_KEEP_LOGS === '1',
+    build: !flagValues.given('no-build'),
+    keepLogs: flagValues.given('keep-logs') || process.env.BENCH_KEEP_LOGS === '1',
   };
 }
 

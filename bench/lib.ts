@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { findFreePort, localMongoUri, startMongoServer, startTemporalDevServer, type ManagedProcess } from '../scripts/lib/processes';
 
 export interface Distribution {
@@ -106,4 +107,46 @@ export async function startLocalServices(database: string, options: { onProcess?
     throw failed.reason;
   }
   return { workDir, processes, description: used.join(', '), stop };
+}
+
+/** A whole-number flag of a benchmark, also read from the environment. */
+export interface NumericFlag {
+  env: string;
+  default: number;
+  min: number;
+  max: number;
+  help: string;
+}
+
+export interface BenchFlags<N extends string, B extends string> {
+  number(name: N): number;
+  given(name: B): boolean;
+}
+
+/**
+ * Reads a benchmark's flags: the numeric ones (each may come from its environment variable instead) and the boolean
+ * ones. `--help` prints the usage and exits; a value out of range stops with the flag, its variable and the range.
+ */
+export function readBenchFlags<N extends string, B extends string>(argv: string[], numeric: Record<N, NumericFlag>, booleans: readonly B[], usage: () => string): BenchFlags<N, B> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const name of Object.keys(numeric)) options[name] = { type: 'string' };
+  for (const name of booleans) options[name] = { type: 'boolean' };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help === true) {
+    console.log(usage());
+    process.exit(0);
+  }
+  return {
+    number(name) {
+      const flag = numeric[name];
+      const given = (values[name] as string | undefined) ?? process.env[flag.env];
+      if (given === undefined || given === '') return flag.default;
+      const parsed = Number(given);
+      if (!Number.isInteger(parsed) || parsed < flag.min || parsed > flag.max) {
+        throw new Error(`--${name} (${flag.env}) must be an integer from ${flag.min} to ${flag.max}, got ${JSON.stringify(given)}`);
+      }
+      return parsed;
+    },
+    given: (name) => values[name] === true,
+  };
 }

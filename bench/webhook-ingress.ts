@@ -27,11 +27,10 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { delay } from '../scripts/lib/processes';
 import { signBody } from '../src/security/webhook-signature';
 import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
-import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
+import { describeMachine, distribution, type LocalServices, ms, pool, rate, readBenchFlags, startLocalServices, table } from './lib';
 
 // ---- settings -----------------------------------------------------------------------------------------------
 
@@ -58,7 +57,7 @@ const flags = {
   'profile-stale-seconds': { env: 'BENCH_PROFILE_STALE_SECONDS', default: 3_600, min: 0, max: 86_400 * 30, help: 'PROFILE_STALE_AFTER_SECONDS of the engine (0: profile fetched on every message)' },
 } as const;
 
-type NumericFlag = keyof typeof flags;
+type FlagName = keyof typeof flags;
 
 function usage(): string {
   const lines = Object.entries(flags).map(([name, flag]) => `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default})`);
@@ -66,29 +65,8 @@ function usage(): string {
 }
 
 function readSettings(argv: string[]): Settings {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...(Object.fromEntries(Object.keys(flags).map((name) => [name, { type: 'string' }])) as Record<NumericFlag, { type: 'string' }>),
-      'keep-logs': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(usage());
-    process.exit(0);
-  }
-  const number = (name: NumericFlag): number => {
-    const flag = flags[name];
-    const given = values[name] ?? process.env[flag.env];
-    if (given === undefined || given === '') return flag.default;
-    const parsed = Number(given);
-    if (!Number.isInteger(parsed) || parsed < flag.min || parsed > flag.max) {
-      throw new Error(`--${name} (${flag.env}) must be an integer from ${flag.min} to ${flag.max}, got ${JSON.stringify(given)}`);
-    }
-    return parsed;
-  };
+  const flagValues = readBenchFlags(argv, flags, ['keep-logs'] as const, usage);
+  const number = (name: FlagName): number => flagValues.number(name);
   return {
     customers: number('customers'),
     singles: number('singles'),
@@ -98,7 +76,7 @@ function readSettings(argv: string[]): Settings {
     pollMs: number('poll-ms'),
     visibleTimeoutMs: number('visible-timeout-ms'),
     profileStaleSeconds: number('profile-stale-seconds'),
-    keepLogs: values['keep-logs'] === true || process.env.BENCH_KEEP_LOGS === '1',
+    keepLogs: flagValues.given('keep-logs') || process.env.BENCH_KEEP_LOGS === '1',
   };
 }
 
