@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logger';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { startEngine, terminateIfRunning, type RunningEngine } from '../support/engine';
 import { samplesOf, sampleValue, scrapeMetrics } from '../support/metrics';
+import { pollUntil } from '../support/poll';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers and stored documents, read field by field
 type Json = any;
@@ -70,15 +71,7 @@ describe('webhooks of an account that must be re-authenticated', () => {
     return response.json();
   }
 
-  async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const eventually = <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> => pollUntil(probe, what, timeoutMs);
 
   const statusesOf = async (igAccountId: string): Promise<string[]> =>
     (await engine.models.webhookEvents.find({ igAccountId }).sort({ occurredAt: 1 }).lean<Json[]>()).map((event) => event.status);

@@ -15,6 +15,7 @@ import type { WebhookEvent } from '../../src/db/models/webhook-event';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
 import { createApiCaller, createInboxFixtures, pageThrough, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel, type TestManager } from '../support/inbox-fixtures';
+import { pollUntil } from '../support/poll';
 
 jest.setTimeout(180_000);
 
@@ -49,15 +50,7 @@ describe('parked events', () => {
   const replayPath = (eventId: string): string => `/v1/parked-events/${encodeURIComponent(eventId)}/replay`;
   const statusOf = async (eventId: string): Promise<string | undefined> => (await engine.models.webhookEvents.findOne({ _id: eventId }).lean<WebhookEvent>())?.status;
 
-  async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const eventually = <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> => pollUntil(probe, what, timeoutMs);
 
   const recorded = (eventId: string): Promise<true> => eventually(async () => ((await statusOf(eventId)) === 'recorded' ? true : undefined), `${eventId} recorded`);
 

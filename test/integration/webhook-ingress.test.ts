@@ -18,6 +18,7 @@ import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { newLinkedAccount } from '../../src/db/models/linked-account';
 import { startEngine, terminateIfRunning, testConfig, type RunningEngine } from '../support/engine';
 import { sampleValue, samplesOf, scrapeMetrics, type Sample } from '../support/metrics';
+import { pollUntil } from '../support/poll';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers and stored documents, read field by field
 type Json = any;
@@ -40,15 +41,7 @@ async function postRaw(baseUrl: string, body: string | Buffer, headers: Record<s
   return { status: response.status, text, json };
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> => pollUntil(probe, what, timeoutMs);
 
 function messagingItem(igAccountId: string, igsid: string, event: Record<string, unknown>, timestamp = TS): Record<string, unknown> {
   return { sender: { id: igsid }, recipient: { id: igAccountId }, timestamp, ...event };
