@@ -111,9 +111,10 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     },
 
     async recordSendFailure(input: RecordSendFailureInput): Promise<void> {
-      // The document as it was: a retry that finds this status written already is not counted again. Whole:
-      // FerretDB does not take a projection in findAndModify.
-      const before = await models.messages.findOneAndUpdate({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } }).lean<Message>();
+      // The status as it was: a retry that finds this status written already is not counted again.
+      const before = await models.messages
+        .findOneAndUpdate({ _id: input.messageId }, { $set: { status: input.status, error: input.failure } }, { projection: { status: 1 } })
+        .lean<Pick<Message, 'status'>>();
       if (before && before.status !== input.status) deps.metrics.sendSettled(input.status);
     },
 

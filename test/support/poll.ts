@@ -8,3 +8,12 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined>, what: st
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Polls `probe` every 25 ms until it holds; fails naming `what` after `timeoutMs` (the workflow tests' wait). */
+export async function waitUntil(probe: () => boolean | Promise<boolean>, what = 'condition', timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

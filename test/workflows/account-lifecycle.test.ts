@@ -19,6 +19,7 @@ import {
 } from '../../src/workflows/account-lifecycle';
 import { createAccountStubs, type AccountStubs, type AccountStubScript, type CallContext } from '../support/account-stubs';
 import { createTimeSkippingEnvironment } from '../support/time-skipping';
+import { waitUntil } from '../support/poll';
 
 jest.setTimeout(180_000);
 
@@ -309,11 +310,5 @@ describe('accountLifecycleWorkflow', () => {
   });
 
   /** Polls until the worker has done what the test waits for; how long that takes depends only on the machine's load. */
-  async function waitFor(probe: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error('condition not reached in 90 s');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const waitFor = (probe: () => Promise<boolean>): Promise<void> => waitUntil(probe);
 });

@@ -31,6 +31,7 @@ import {
 } from '../../src/workflows/conversation';
 import { createConversationStubs, type ConversationStubs } from '../support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../support/time-skipping';
+import { waitUntil } from '../support/poll';
 
 jest.setTimeout(180_000);
 
@@ -83,13 +84,7 @@ describe('conversationWorkflow outbox', () => {
   }
 
   /** Polls until the worker has done what the test waits for; how long that takes depends only on the machine's load. */
-  async function waitFor(probe: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error('condition not reached in 90 s');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const waitFor = (probe: () => Promise<boolean>): Promise<void> => waitUntil(probe);
 
   async function withWorker<T>(stubs: ConversationStubs, taskQueue: string, body: () => Promise<T>): Promise<T> {
     // No sticky cache: the test server does not skip time while a run's next task waits on a sticky queue, and does

@@ -14,6 +14,7 @@ import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { conversationWorkflow, getConversationStatusQuery, inboundEventSignal } from '../../src/workflows/conversation';
 import { createConversationStubs, type ConversationStubs } from '../support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../support/time-skipping';
+import { waitUntil } from '../support/poll';
 
 jest.setTimeout(180_000);
 
@@ -32,13 +33,7 @@ describe('conversationWorkflow parked events', () => {
   });
 
   /** Polls until the worker has done what the test waits for. */
-  async function waitFor(probe: () => Promise<boolean> | boolean): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error('condition not reached in 90 s');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const waitFor = (probe: () => Promise<boolean> | boolean): Promise<void> => waitUntil(probe);
 
   async function withWorker<T>(stubs: ConversationStubs, taskQueue: string, body: () => Promise<T>): Promise<T> {
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: stubs.activities, maxCachedWorkflows: 0 });

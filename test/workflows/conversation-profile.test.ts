@@ -14,6 +14,7 @@ import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { conversationWorkflow, getConversationStatusQuery, inboundEventSignal } from '../../src/workflows/conversation';
 import { createConversationStubs, type ConversationStubs } from '../support/conversation-stubs';
 import { createTimeSkippingEnvironment } from '../support/time-skipping';
+import { waitUntil } from '../support/poll';
 
 jest.setTimeout(180_000);
 
@@ -50,13 +51,7 @@ describe('conversationWorkflow profile fetch', () => {
   }
 
   /** Polls until the worker has done what the test waits for; how long that takes depends only on the machine's load. */
-  async function waitFor(probe: () => boolean | Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error(`${what}: not reached in 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const waitFor = (probe: () => boolean | Promise<boolean>, what: string): Promise<void> => waitUntil(probe, what, 60_000);
 
   it('records the next events while the Profile API has not answered, one fetch at a time', async () => {
     const stubs = createConversationStubs();
