@@ -7,7 +7,6 @@
  * do not rely on that: they may come before their message, and are applied by conditional updates whoever writes
  * first (src/inbound/early-changes.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
 import type { Conversation } from '../db/models/conversation';
@@ -62,6 +61,14 @@ export interface InboundActivityDeps {
  * as a failure the activity records on the customer and Temporal retries, not as an activity timeout.
  */
 export const PROFILE_FETCH_TIMEOUT_MS = 3_000;
+
+/**
+ * A stored message's id: Meta's mid, or else one derived from its webhook event's key. Never random, so an activity
+ * retried after it inserted the message finds it instead of inserting it twice.
+ */
+export function messageIdOf(event: Pick<WebhookEvent, '_id' | 'mid'>): string {
+  return event.mid ?? `event-${event._id}`;
+}
 
 export function createInboundActivities(deps: InboundActivityDeps) {
   const now = deps.now ?? Date.now;
@@ -189,9 +196,9 @@ export function createInboundActivities(deps: InboundActivityDeps) {
    * Inserts a message once per mid, then applies the edit and reaction that came before it. A message the customer
    * already unsent stays deleted and empty.
    */
-  async function insertMessage(fields: Omit<Message, '_id' | 'messageId' | 'deletedAt' | 'editCount' | 'reaction' | 'error'>): Promise<void> {
+  async function insertMessage(event: WebhookEvent, fields: Omit<Message, '_id' | 'messageId' | 'deletedAt' | 'editCount' | 'reaction' | 'error'>): Promise<void> {
     // Keyed by mid: a second delivery, or an unsend that arrived first and left a tombstone, keeps what is there.
-    const messageId = fields.mid ?? randomUUID();
+    const messageId = messageIdOf(event);
     const message: Message = { ...fields, _id: messageId, messageId, deletedAt: null, editCount: 0, editedAt: null, reaction: null, reactionAt: null, error: null };
     await insertIfAbsent(models.messages, { ...message });
     // Also when it was there already: an attempt that stored it may have stopped before this.
@@ -259,7 +266,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         if (projection.kind === 'story_mention' && !account.settings.openOnStoryMention) return skip(event, input, 'story mentions do not open conversations for this account (A11)');
         if (projection.kind === 'post_share' && !account.settings.openOnPostShare) return skip(event, input, 'shared posts do not open conversations for this account (A11)');
         const profileDue = await ensureCustomer(account, input.igsid, input.firstOfConversation);
-        await insertMessage(messageFields(event, input, account, projection, 'customer'));
+        await insertMessage(event, messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
         return { ...recorded, profileDue };
       }
@@ -267,7 +274,7 @@ export function createInboundActivities(deps: InboundActivityDeps) {
         const postback = (payload.postback ?? {}) as { title?: string; payload?: string };
         const profileDue = await ensureCustomer(account, input.igsid, input.firstOfConversation);
         const projection: MessageProjection = { kind: 'postback', text: postback.title ?? postback.payload ?? null, attachments: [], story: null, replyToMid: null, quickReplyPayload: null };
-        await insertMessage(messageFields(event, input, account, projection, 'customer'));
+        await insertMessage(event, messageFields(event, input, account, projection, 'customer'));
         await touchConversation(input, account, { customerMessageAt: occurredAt, messageAt: occurredAt });
         return { ...recorded, profileDue };
       }
@@ -296,13 +303,13 @@ export function createInboundActivities(deps: InboundActivityDeps) {
           return skip(event, input, 'an echo of a message this app sent that the inbox does not know');
         }
         // B9: a reply made in the Instagram app shows in the conversation as the bot's.
-        await insertMessage(messageFields(event, input, account, projection, 'bot'));
+        await insertMessage(event, messageFields(event, input, account, projection, 'bot'));
         await touchConversation(input, account, { messageAt: occurredAt });
         return recorded;
       }
       case 'deleted': {
         // B11: keep the place in the conversation, drop the content. A tombstone if the message is not here yet.
-        const messageId = event.mid ?? randomUUID();
+        const messageId = messageIdOf(event);
         const tombstone: Message = {
           _id: messageId,
           messageId,

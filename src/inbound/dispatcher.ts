@@ -13,7 +13,8 @@ import type { WebhookEvent } from '../db/models/webhook-event';
 import type { Logger } from '../logger';
 import type { EngineMetrics } from '../metrics/engine-metrics';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey, makeConversationWorkflowId } from '../temporal/names';
-import { conversationWorkflow, inboundEventSignal } from '../workflows/conversation';
+import { conversationWorkflow, inboundEventsSignal } from '../workflows/conversation';
+import { createConversationMailboxes } from './conversation-mailboxes';
 import { reclaimHeldEvents } from './held-events';
 
 export interface DispatcherDeps {
@@ -22,7 +23,7 @@ export interface DispatcherDeps {
   taskQueue: string;
   logger: Logger;
   metrics: Pick<EngineMetrics, 'inboundEventsHeld' | 'inboundEventRecorded'>;
-  /** How many conversations are signalled at once. */
+  /** How many signals are in flight at once, across conversations. */
   concurrency?: number;
 }
 
@@ -71,6 +72,13 @@ export function addDispatchReports(a: DispatchReport, b: DispatchReport): Dispat
 
 type RoutableEvent = DispatchableEvent & { igAccountId: string; customerIgsid: string };
 
+/** An event waiting for its conversation's signal. `claimed`: stored already marked as being dispatched. */
+interface QueuedEvent {
+  event: RoutableEvent;
+  channelId: string;
+  claimed: boolean;
+}
+
 /** Where a linked account's events go, and whether they may go now. */
 interface AccountRoute {
   channelId: string;
@@ -88,21 +96,37 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     return new Map(accounts.map((account) => [account.igAccountId, { channelId: account.channelId, status: account.status }]));
   }
 
-  async function signalConversation(channelId: string, event: RoutableEvent): Promise<void> {
+  /** One signal with every event gathered for the conversation, in Meta's order. */
+  async function signalConversation(events: QueuedEvent[]): Promise<void> {
+    const inOrder = [...events].sort((a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime());
+    const { igAccountId, customerIgsid } = inOrder[0]!.event;
+    const { channelId } = inOrder[0]!;
+    const unclaimed = inOrder.filter((queued) => !queued.claimed).map((queued) => queued.event.eventKey);
+    // Marked before the signal, never after: once signalled, the workflow's activity writes these documents.
+    if (unclaimed.length > 0) await deps.models.webhookEvents.updateMany({ _id: { $in: unclaimed } }, { $set: { dispatchedAt: new Date() }, $inc: { dispatchAttempts: 1 } });
     await deps.temporal.workflow.signalWithStart(conversationWorkflow, {
-      workflowId: makeConversationWorkflowId(event.igAccountId, event.customerIgsid),
+      workflowId: makeConversationWorkflowId(igAccountId, customerIgsid),
       taskQueue: deps.taskQueue,
-      args: [{ igAccountId: event.igAccountId, igsid: event.customerIgsid, channelId }],
-      signal: inboundEventSignal,
-      signalArgs: [{ eventId: event.eventKey }],
+      args: [{ igAccountId, igsid: customerIgsid, channelId }],
+      signal: inboundEventsSignal,
+      signalArgs: [{ eventIds: inOrder.map((queued) => queued.event.eventKey) }],
       typedSearchAttributes: [
         { key: ChannelIdKey, value: channelId },
-        { key: IgAccountIdKey, value: event.igAccountId },
-        { key: CustomerIgsidKey, value: event.customerIgsid },
+        { key: IgAccountIdKey, value: igAccountId },
+        { key: CustomerIgsidKey, value: customerIgsid },
         { key: ConversationStateKey, value: 'open' },
       ],
     });
   }
+
+  const mailboxes = createConversationMailboxes<QueuedEvent>(async (workflowId, events) => {
+    try {
+      await signalConversation(events);
+    } catch (error) {
+      deps.logger.warn('dispatch failed; the events stay pending for the sweeper', { workflowId, events: events.length, error: (error as Error).message });
+      throw error;
+    }
+  }, concurrency);
 
   /**
    * The echo of a reply the engine already recorded as sent is recorded here, without waking its conversation: one
@@ -159,45 +183,36 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     return addDispatchReports(report, await dispatch(reauthenticated, { claimed: true }));
   }
 
-  /** One queue per conversation, in Meta's order; conversations in parallel. */
+  /**
+   * Each conversation's events go out in Meta's order, gathered with those other deliveries queued for it meanwhile
+   * (conversation-mailboxes.ts); conversations in parallel.
+   */
   async function signalInOrder(events: RoutableEvent[], channels: Map<string, string>, claimed: boolean): Promise<DispatchReport> {
     const report = emptyDispatchReport();
-    const byConversation = new Map<string, RoutableEvent[]>();
+    const byConversation = new Map<string, QueuedEvent[]>();
     for (const event of events) {
-      const key = makeConversationWorkflowId(event.igAccountId, event.customerIgsid);
-      byConversation.set(key, [...(byConversation.get(key) ?? []), event]);
-    }
-    const queues = [...byConversation.values()].map((queue) => queue.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime()));
-
-    const runQueue = async (queue: RoutableEvent[]): Promise<void> => {
-      for (const [index, event] of queue.entries()) {
-        if (await recordIfEchoOfSentReply(event)) {
-          report.ownEchoes += 1;
-          continue;
-        }
-        // Marked before the signal, never after: once signalled, the workflow's activity writes this document, and
-        // FerretDB applies an update as read-modify-write of the whole document, so a late write of ours could undo
-        // its "recorded". By `_id` alone, the one lookup FerretDB does not answer by scanning.
-        if (!claimed) await deps.models.webhookEvents.updateOne({ _id: event.eventKey }, { $set: { dispatchedAt: new Date() }, $inc: { dispatchAttempts: 1 } });
-        try {
-          await signalConversation(channels.get(event.igAccountId)!, event);
-        } catch (error) {
-          // Back to the sweeper, in order: this event and the rest of its conversation, none of them signalled.
-          report.failed += queue.length - index;
-          for (const unsent of queue.slice(index)) {
-            await deps.models.webhookEvents.updateOne({ _id: unsent.eventKey }, { $set: { dispatchedAt: null } }).catch(() => undefined);
-          }
-          deps.logger.warn('dispatch failed; the events stay pending for the sweeper', { eventKey: event.eventKey, error: (error as Error).message });
-          return;
-        }
-        report.dispatched += 1;
+      if (await recordIfEchoOfSentReply(event)) {
+        report.ownEchoes += 1;
+        continue;
       }
-    };
-    let next = 0;
-    const workers = Array.from({ length: Math.min(concurrency, queues.length) }, async () => {
-      while (next < queues.length) await runQueue(queues[next++]!);
-    });
-    await Promise.all(workers);
+      const key = makeConversationWorkflowId(event.igAccountId, event.customerIgsid);
+      byConversation.set(key, [...(byConversation.get(key) ?? []), { event, channelId: channels.get(event.igAccountId)!, claimed }]);
+    }
+    const notSignalled: string[] = [];
+    await Promise.all(
+      [...byConversation].map(async ([key, queue]) => {
+        const outcomes = await mailboxes.post(key, queue);
+        outcomes.forEach((signalled, index) => {
+          if (signalled) report.dispatched += 1;
+          else notSignalled.push(queue[index]!.event.eventKey);
+        });
+      }),
+    );
+    report.failed = notSignalled.length;
+    // Back to the sweeper at once (a claimed event would otherwise wait until its claim looks stale).
+    if (notSignalled.length > 0) {
+      await deps.models.webhookEvents.updateMany({ _id: { $in: notSignalled }, status: 'pending' }, { $set: { dispatchedAt: null } }).catch(() => undefined);
+    }
     return report;
   }
 

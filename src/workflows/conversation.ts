@@ -64,6 +64,11 @@ export interface InboundEventSignal {
   eventId: string;
 }
 
+/** Several stored events of the conversation in Meta's order: one signal for what gathered while the last one went. */
+export interface InboundEventsSignal {
+  eventIds: string[];
+}
+
 export type ConversationState = 'open' | 'closed';
 
 export interface ConversationStatus {
@@ -95,6 +100,7 @@ export interface SendMessagesAccepted {
 }
 
 export const inboundEventSignal = defineSignal<[InboundEventSignal]>('inboundEvent');
+export const inboundEventsSignal = defineSignal<[InboundEventsSignal]>('inboundEvents');
 export const getConversationStatusQuery = defineQuery<ConversationStatus>('getConversationStatus');
 export const sendMessagesUpdate = defineUpdate<SendMessagesAccepted, [SendMessagesRequest]>('sendMessages');
 export const closeConversationUpdate = defineUpdate<ConversationStatus, [{ conversationId: string }]>('closeConversation');
@@ -125,6 +131,13 @@ const PROFILE_BESIDE_EVENTS_PATCH = 'profile-fetch-beside-events';
  * one run far past the suggested history size. Replaying them must keep recording where they did.
  */
 const CONTINUE_WITH_PENDING_PATCH = 'continue-as-new-with-pending-events';
+
+/**
+ * A run continues as new only once it handled an event or settled a send: a run whose carried-over ids alone passed
+ * the suggested history size would otherwise continue as new for ever without doing anything. Runs from before
+ * this change continued as soon as Temporal suggested it.
+ */
+const CONTINUE_AFTER_PROGRESS_PATCH = 'continue-as-new-after-progress';
 
 /** Runs from before this change recorded each event with its own activity task. */
 const RECORD_IN_BATCHES_PATCH = 'record-events-in-batches';
@@ -200,6 +213,8 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
   let profileFetch: Promise<void> | undefined;
   /** The events whose recording is under way (one event's attempts may take two minutes before it is parked). */
   const recording = new Set<string>();
+  /** Whether this run handled an event or settled a send yet. */
+  let progressed = false;
 
   const status = (): ConversationStatus => ({
     conversationId,
@@ -213,13 +228,15 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     profileFetching: profileFetch !== undefined,
   });
 
-  setHandler(inboundEventSignal, ({ eventId }) => {
+  const takeEvent = (eventId: string): void => {
     if (recent.includes(eventId) || pending.includes(eventId) || held.includes(eventId)) return;
     // The sweeper dispatches again a claim that looks stale while the attempts run: queued, the event would be
     // tried all over again once parked.
     if (recording.has(eventId) && patched(REPLAYABLE_PARKED_EVENTS_PATCH)) return;
     pending.push(eventId);
-  });
+  };
+  setHandler(inboundEventSignal, ({ eventId }) => takeEvent(eventId));
+  setHandler(inboundEventsSignal, ({ eventIds }) => eventIds.forEach(takeEvent));
   setHandler(getConversationStatusQuery, status);
   setHandler(
     sendMessagesUpdate,
@@ -388,6 +405,7 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
       if (await sendFirst(entry)) {
         outbox.shift();
         remember(entry.messageId);
+        progressed = true;
       }
     }
   }
@@ -515,9 +533,12 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     pending.unshift(...again, ...rest);
   }
 
+  /** Temporal suggests a fresh run, and this one did something (else the next would be told the same at once). */
+  const shouldContinueAsNew = (): boolean => workflowInfo().continueAsNewSuggested && (progressed || !patched(CONTINUE_AFTER_PROGRESS_PATCH));
+
   for (;;) {
     // A long burst must not grow one run without bound: the pending events go to the next run, in their order.
-    if (pending.length > 0 && closeRequestedAt === undefined && workflowInfo().continueAsNewSuggested && patched(CONTINUE_WITH_PENDING_PATCH)) {
+    if (pending.length > 0 && closeRequestedAt === undefined && workflowInfo().continueAsNewSuggested && patched(CONTINUE_WITH_PENDING_PATCH) && shouldContinueAsNew()) {
       return continueAsNewNow();
     }
     // Once the conversation is to close, what comes next belongs to the next conversation.
@@ -526,10 +547,11 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
       recordAlone = undefined;
       if (alone === undefined && patched(RECORD_IN_BATCHES_PATCH)) await recordPendingBatch();
       else await recordOneEvent(pending.shift()!, alone === undefined ? 0 : 1);
+      progressed = true;
       continue;
     }
 
-    if (workflowInfo().continueAsNewSuggested) return continueAsNewNow();
+    if (shouldContinueAsNew()) return continueAsNewNow();
 
     // A run that saw no customer message (only echoes, reads, reactions) still ends after the same 7 days.
     const closesAt = windowClosesAt ?? workflowInfo().runStartTime.getTime() + HUMAN_AGENT_WINDOW_MS;

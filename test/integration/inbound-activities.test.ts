@@ -163,6 +163,28 @@ describe('inbound activities', () => {
     });
   });
 
+  it('inserts a message without a mid once, under an id derived from its event, when the recording is retried after inserting it', async () => {
+    const { eventId, igsid } = await delivered('a button follows', DEMO.customers[0].username);
+    const stored = await world.engine.models.webhookEvents.findOne({ _id: eventId }).lean();
+    const postbackKey = `postback-without-mid:${eventId}`;
+    await world.engine.models.webhookEvents.collection.insertOne({
+      ...stored!,
+      _id: postbackKey,
+      eventKey: postbackKey,
+      kind: 'postback',
+      mid: null,
+      status: 'pending',
+      payload: { sender: { id: igsid }, recipient: { id: DEMO.igAccount.id }, timestamp: stored!.occurredAt.getTime() + 1, postback: { title: 'Yes please' } },
+    } as never);
+    await record(input(postbackKey, igsid, 'conv-postback', false));
+    // An attempt that stopped after inserting the message, before marking its event recorded.
+    await world.engine.models.webhookEvents.updateOne({ _id: postbackKey }, { $set: { status: 'pending' } });
+    await record(input(postbackKey, igsid, 'conv-postback', false));
+
+    const messages = await world.engine.models.messages.find({ conversationId: 'conv-postback' }).lean();
+    expect(messages.map((message) => ({ id: message._id, kind: message.kind, text: message.text }))).toEqual([{ id: `event-${postbackKey}`, kind: 'postback', text: 'Yes please' }]);
+  });
+
   it('closes a conversation', async () => {
     await environment.run(() => activities.closeConversation({ conversationId: 'conv-once', igAccountId: DEMO.igAccount.id, igsid: 'any', closedAt: Date.UTC(2026, 10, 29) }));
     expect(await world.engine.models.conversations.findOne({ _id: 'conv-once' }).lean()).toMatchObject({ state: 'closed', closedAt: new Date(Date.UTC(2026, 10, 29)) });

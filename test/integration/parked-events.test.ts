@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import type { WebhookEvent } from '../../src/db/models/webhook-event';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { startEngine, testConfig, type RunningEngine } from '../support/engine';
+import { signalledEventIds } from '../support/signals';
 import { createApiCaller, createInboxFixtures, pageThrough, uid, type ApiCaller, type InboxFixtures, type Json, type TestChannel, type TestManager } from '../support/inbox-fixtures';
 import { pollUntil } from '../support/poll';
 
@@ -57,10 +58,7 @@ describe('parked events', () => {
   /** The `inboundEvent` signals its conversation workflow got for an event. */
   async function signalsFor(event: WebhookEvent): Promise<number> {
     const history = await engine.temporal.workflow.getHandle(makeConversationWorkflowId(event.igAccountId!, event.customerIgsid!)).fetchHistory();
-    return (history.events ?? []).filter((entry) => {
-      const payload = entry.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data;
-      return payload && (JSON.parse(Buffer.from(payload).toString('utf8')) as { eventId?: string }).eventId === event._id;
-    }).length;
+    return signalledEventIds(history).filter((eventId) => eventId === event._id).length;
   }
 
   describe('the listing', () => {

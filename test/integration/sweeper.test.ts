@@ -7,6 +7,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { newLinkedAccount } from '../../src/db/models/linked-account';
 import { startEngine, terminateIfRunning, type RunningEngine } from '../support/engine';
+import { signalledEventIds } from '../support/signals';
 
 describe('sweeper', () => {
   let engine: RunningEngine;
@@ -44,13 +45,11 @@ describe('sweeper', () => {
     });
   }
 
-  async function signalledEventIds(igsid: string): Promise<string[]> {
+  async function signalledEventIdsOf(igsid: string): Promise<string[]> {
     const workflowId = makeConversationWorkflowId(igAccountId, igsid);
     started.push(workflowId);
     const history = await engine.temporal.workflow.getHandle(workflowId).fetchHistory();
-    return (history.events ?? [])
-      .flatMap((event) => event.workflowExecutionSignaledEventAttributes?.input?.payloads ?? [])
-      .map((payload) => (JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) as { eventId: string }).eventId);
+    return signalledEventIds(history);
   }
 
   it('dispatches unclaimed events and stale claims, and leaves fresh claims to their dispatcher', async () => {
@@ -61,8 +60,8 @@ describe('sweeper', () => {
     const report = await engine.dispatcher.sweep();
     expect(report).toEqual({ dispatched: 2, failed: 0, unlinked: 0, held: 0, ownEchoes: 0 });
 
-    expect(await signalledEventIds('c-1')).toEqual(['message:unclaimed']);
-    expect(await signalledEventIds('c-2')).toEqual(['message:stale-claim']);
+    expect(await signalledEventIdsOf('c-1')).toEqual(['message:unclaimed']);
+    expect(await signalledEventIdsOf('c-2')).toEqual(['message:stale-claim']);
     const fresh = engine.temporal.workflow.getHandle(makeConversationWorkflowId(igAccountId, 'c-3'));
     await expect(fresh.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 
@@ -84,6 +83,6 @@ describe('sweeper', () => {
     const report = await engine.dispatcher.sweep();
     expect(report).toEqual({ dispatched: 1, failed: 0, unlinked: 0, held: 0, ownEchoes: 1 });
     expect(await engine.models.webhookEvents.findOne({ _id: 'echo:mid-sent' }).lean()).toMatchObject({ status: 'recorded', conversationId: 'conversation-echo' });
-    expect(await signalledEventIds('c-echo')).toEqual(['echo:mid-sending']);
+    expect(await signalledEventIdsOf('c-echo')).toEqual(['echo:mid-sending']);
   });
 });
