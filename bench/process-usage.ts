@@ -42,6 +42,12 @@ export function processTreeUsage(rootPids: Iterable<number | undefined>): Proces
   };
 }
 
+/** CPU time of one process alone (user + system, all its threads), in seconds; undefined once it is gone. */
+export function processCpuSeconds(pid: number): number | undefined {
+  const stat = readStat(String(pid));
+  return stat === undefined ? undefined : stat.ticks / TICKS_PER_SECOND;
+}
+
 function readStat(pid: string): ProcessStat | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
