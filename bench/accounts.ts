@@ -56,7 +56,7 @@ import { temporal } from '@temporalio/proto';
 import type { Connection as MongooseConnection } from 'mongoose';
 import { createEmulator } from '../emulator/app';
 import { createLogger as createEmulatorLogger } from '../emulator/logger';
-import { repoRoot, spawnManaged, waitUntilReady, type ManagedProcess } from '../scripts/lib/processes';
+import { repoRoot, spawnManaged, type ManagedProcess } from '../scripts/lib/processes';
 import { createChannelDirectory } from '../src/channels/directory';
 import { loadConfig, type AppConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
@@ -69,7 +69,8 @@ import { createAccountWorkflows } from '../src/linking/account-workflows';
 import { REQUIRED_SCOPES } from '../src/linking/permissions';
 import { createTokenCipher, type TokenCipher } from '../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../src/temporal/names';
-import { describeMachine, distribution, type LocalServices, ms, pool, rate, readBenchFlags, startLocalServices, table } from './lib';
+import { buildEngine, logWarnings, waitForPoller } from './engine-processes';
+import { describeMachine, distribution, emulatorControl, type LocalServices, ms, pool, rate, readBenchFlags, startLocalServices, table } from './lib';
 
 const WORKER_RSS_TARGET_BYTES = 1.5 * 2 ** 30;
 const TARGET_ACCOUNTS = 10_000;
@@ -300,32 +301,6 @@ function memoryNow(targets: Target[]): string {
 
 // ---- the stack ----------------------------------------------------------------------------------------------
 
-/** Builds the engine into dist/ (what the worker process runs) with the project's TypeScript. */
-async function buildEngine(logFile: string, track: (child: ManagedProcess) => void): Promise<void> {
-  const build = spawnManaged({ name: 'build', command: process.execPath, args: [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], output: { file: logFile } });
-  track(build);
-  const code = await build.exited;
-  if (code !== 0) throw new Error(`building the engine failed (${code}): see ${logFile}`);
-  rmSync(logFile, { force: true });
-}
-
-/** Ready when the worker polls its task queue (bundling the workflow code takes it a while). */
-async function waitForPoller(worker: ManagedProcess, client: Client, taskQueue: string): Promise<void> {
-  await waitUntilReady(
-    worker,
-    async () => {
-      const answer = await client.workflowService.describeTaskQueue({
-        namespace: client.options.namespace,
-        taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      });
-      return answer.pollers.length > 0;
-    },
-    180_000,
-    'see the worker log',
-  );
-}
-
 /**
  * The workflow cache the SDK gives a worker without `maxCachedWorkflows` (as ours), from the V8 heap limit, which
  * the worker shares with this process (same node, same NODE_OPTIONS). Workflows past it are evicted and replayed
@@ -390,13 +365,6 @@ interface SeedContext {
   appId: string;
   runTag: string;
   linkedAt: Date;
-}
-
-async function emulatorControl<T>(emulatorUrl: string, route: string, body: unknown): Promise<T> {
-  const response = await fetch(`${emulatorUrl}/_emulator${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const answer = (await response.json()) as T;
-  if (!response.ok) throw new Error(`emulator ${route} answered ${response.status}: ${JSON.stringify(answer)}`);
-  return answer;
 }
 
 /**
@@ -527,18 +495,6 @@ async function readHistories(client: Client, accounts: Account[], sample: number
     }
   });
   return findings;
-}
-
-/** The worker's warnings and errors (its own log lines at warn and above, and the Temporal SDK's): how many, the first few. */
-function workerLogSummary(file: string): { lines: number; first: string[] } {
-  try {
-    const lines = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => /\[(WARN|ERROR)\]|"level":"(warn|error)"/.test(line));
-    return { lines: lines.length, first: lines.slice(0, 3).map((line) => line.slice(0, 300)) };
-  } catch {
-    return { lines: 0, first: [] };
-  }
 }
 
 // ---- run ----------------------------------------------------------------------------------------------------
@@ -791,7 +747,7 @@ async function main(launched: Started, setKeepLogs: (keep: boolean) => void): Pr
       console.log('  (SCHEDULE_TO_START: a task on the worker\'s sticky queue not taken within 10 s, then given to any worker: a busy worker or machine)');
     }
   }
-  const log = workerLogSummary(workerLog);
+  const log = logWarnings(workerLog);
   console.log(`worker log: ${log.lines} warnings and errors${log.lines > 0 ? ', the first:' : ''}`);
   for (const line of log.first) console.log(`  ${line}`);
 
