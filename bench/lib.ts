@@ -1,7 +1,7 @@
 /**
- * What every benchmark shares: percentiles and tables for its figures, a bounded pool of concurrent tasks, and the
- * local services it runs on. With MONGODB_URI or TEMPORAL_ADDRESS set, that service is used as it is and nothing is
- * started for it, as `npm start` does.
+ * What every benchmark shares: percentiles and tables for its figures, a bounded pool of concurrent tasks, the
+ * emulator's control API, and the local services it runs on. With MONGODB_URI or TEMPORAL_ADDRESS set, that service
+ * is used as it is and nothing is started for it, as `npm start` does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -48,6 +48,14 @@ export async function pool(count: number, limit: number, task: (index: number) =
 export function describeMachine(): string {
   const cpus = os.cpus();
   return `${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.arch()}, node ${process.version}`;
+}
+
+/** A POST to the Meta emulator's control API (`/_emulator/...`); an answer other than 2xx is an error. */
+export async function emulatorControl<T>(emulatorUrl: string, route: string, body: unknown): Promise<T> {
+  const response = await fetch(`${emulatorUrl}/_emulator${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await response.json()) as T;
+  if (!response.ok) throw new Error(`emulator ${route} answered ${response.status}: ${JSON.stringify(answer)}`);
+  return answer;
 }
 
 export interface LocalServices {

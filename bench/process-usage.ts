@@ -21,10 +21,35 @@ interface ProcessStat {
 }
 
 export function processTreeUsage(rootPids: Iterable<number | undefined>): ProcessUsage {
-  const stats = readdirSync('/proc')
+  return usageOfTree(readProcessTable(), rootPids);
+}
+
+/**
+ * Several trees from one reading of /proc, so that their figures are of the same moment: each root's usage, or
+ * undefined for a root without a pid (a service this run did not start).
+ */
+export function processTreesUsage<K extends string>(roots: Record<K, number | undefined>): Record<K, ProcessUsage | undefined> {
+  const table = readProcessTable();
+  const entries = Object.entries<number | undefined>(roots).map(([name, pid]) => [name, pid === undefined ? undefined : usageOfTree(table, [pid])]);
+  return Object.fromEntries(entries) as Record<K, ProcessUsage | undefined>;
+}
+
+/** CPU time of the whole machine so far (/proc/stat): busy seconds (all but idle and I/O wait) and all seconds, summed over its cores. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((sum, ticks) => sum + ticks, 0);
+  const idle = fields[3]! + fields[4]!;
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
+
+function readProcessTable(): ProcessStat[] {
+  return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map(readStat)
     .filter((stat): stat is ProcessStat => stat !== undefined);
+}
+
+function usageOfTree(stats: ProcessStat[], rootPids: Iterable<number | undefined>): ProcessUsage {
   const inTree = new Set<number>([...rootPids].filter((pid): pid is number => pid !== undefined));
   for (let grew = true; grew; ) {
     grew = false;

@@ -1,467 +1,288 @@
 /**
- * Webhook ingress benchmark: how fast the engine acknowledges Meta's webhooks, and how long a message takes from
- * the webhook POST to being readable in the inbox.
+ * Webhook benchmark (`npm run bench:webhooks`): in one run on one machine, the ceiling, the engine's ingress and the
+ * engine end to end, each process's CPU, and PASS or FAIL against the throughput issue's targets.
  *
- * Everything is real and local: a Temporal dev server and the local database (from .tools/bin, on free ports,
- * throw-away state, unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API app and the worker in this process, and the Meta emulator in this process with its demo
- * Instagram account linked to a channel (test/support/inbound-world.ts). Customers are created through the
- * emulator's control API and each sends one first message through the emulator (the warm-up: it gives the
- * Profile API consent, fetches each profile and starts each conversation workflow). The measured load is then
- * built here: Instagram webhook bodies signed with the app secret, POSTed over loopback with bounded
- * concurrency, to the conversations already open (a conversation workflow is signalled, not started).
+ * The stack (bench/webhook-stack.ts), each part a process of its own: the engine's API (dist/server.js) and worker
+ * (dist/worker.js), built first and configured as `npm start` configures them (the emulator's URL in Meta's place);
+ * the Temporal dev server and the local database, started here with throw-away state unless TEMPORAL_ADDRESS /
+ * MONGODB_URI name them (then those are used, nothing is started for them, and their CPU is not measured); the Meta
+ * emulator with its demo Instagram account linked to a channel; and the ceiling (bench/ceiling-server.ts): a bare
+ * Express app that checks X-Hub-Signature-256 with the engine's own check and answers 200, storing nothing.
+ * Customers are made at the emulator and each writes once through it, which opens their conversations.
  *
- * Scenarios: single-event deliveries, then deliveries of many-entry batches. For each: acknowledgement latency
- * per request (POST → 200), throughput, and for every message the time from the POST that carried it until it is
- * in the `messages` collection: the `recordedAt` the recording activity stamps on the webhook event right after
- * inserting the message (see waitUntilRecorded). At the end every conversation is read back through the inbox
- * API and checked: every message once, in the customer's order, none missing.
+ * The load (bench/webhook-load.ts) is built here, as Meta sends it: signed single-message deliveries (a batch: one
+ * delivery of many entries) to the open conversations in turn, POSTed over loopback on keep-alive connections.
+ *   1. closed loop, `concurrency` in flight for `closed-seconds`: the ceiling, then the engine. Acknowledgements a
+ *      second (first POST to last answer) and POST → 200 latency; the engine as a share of the ceiling; then the
+ *      engine end to end: how long until every acknowledged message was readable.
+ *   2. open loop at three rates (low, steady, peak): each POST leaves at its scheduled time whatever the answers.
+ *      Achieved rate, POST → 200 and POST → readable latency (p50, p99, max) of the messages sent while the rate
+ *      held, non-200 answers, and how long after the last POST every message was readable.
+ *   3. one delivery of `batch-size` entries: how long until all are readable.
+ * Readable: the recording activity stamps the message's webhook event `recordedAt` right after inserting the
+ * message; latency = recordedAt − the moment the POST was sent (Date.now(): the same clock on one machine). The
+ * bench polls only to learn that a scenario is done (bench/webhook-readable.ts). After each engine scenario every
+ * conversation is read back through the inbox API: every acknowledged message shown once, in the order it was
+ * generated. CPU seconds of each process over each load window and until all was readable (read from /proc) tell
+ * which process holds the engine back (bench/webhook-report.ts). The targets: bench/webhook-targets.ts.
  *
- *   npm run bench:webhooks                      (defaults: 20 customers, 200 single events, 2 batches of 100)
- *   npm run bench:webhooks -- --customers 200 --singles 2000 --batches 20 --visible-timeout-ms 600000
+ *   npm run bench:webhooks                          (the target sizes, for a quiet machine: 2 minutes of load, and
+ *                                                    as long as the engine takes to catch up after each)
+ *   npm run bench:webhooks -- --quick --no-build    (small sizes, about a minute once dist/ is built)
  *
- * The defaults finish in about a minute on two cores; the second line is the size the inbound issue talks about,
- * which takes minutes on two cores.
- * Each flag also reads from the environment (BENCH_CUSTOMERS, BENCH_SINGLES, ...). Exits 0 when every message
- * of an acknowledged delivery arrived once and in order, 1 otherwise.
+ * Every numeric flag also reads from its environment variable. Ctrl-C stops every process the run started.
+ * Exits 0 when every target run passes and no acknowledged message was missing, duplicated or out of order.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { delay } from '../scripts/lib/processes';
-import { signBody } from '../src/security/webhook-signature';
-import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
-import { describeMachine, distribution, type LocalServices, ms, pool, rate, readBenchFlags, startLocalServices, table } from './lib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ManagedProcess } from '../scripts/lib/processes';
+import { logWarnings } from './engine-processes';
+import { describeMachine, readBenchFlags } from './lib';
+import { closedLoop, createMessageSource, createPoster, oneBatch, openLoop, type LoadResult, type MessageSource } from './webhook-load';
+import { createInboxReader, waitUntilReadable, type InboxReader } from './webhook-readable';
+import { allReadableAfterMs, cpuSpan, missing, printBatch, printClosedLoop, printCpu, printHoldsBack, printInboxChecks, printOpenLoop, sampleCpu, type Scenario } from './webhook-report';
+import { createStopper, openConversations, seconds, startWebhookStack, type Launched, type WebhookStack } from './webhook-stack';
+import { printTargets, TARGET } from './webhook-targets';
 
 // ---- settings -----------------------------------------------------------------------------------------------
 
+const flags = {
+  customers: { env: 'BENCH_CUSTOMERS', default: 100, min: 1, max: 5_000, help: 'customers, one conversation each, opened before the load' },
+  concurrency: { env: 'BENCH_CONCURRENCY', default: TARGET.concurrency, min: 1, max: 256, help: 'closed loop: POSTs in flight' },
+  'closed-seconds': { env: 'BENCH_CLOSED_SECONDS', default: 10, min: 0, max: 600, help: 'closed loop: seconds for the ceiling, and again for the engine (0: skip)' },
+  'low-rate': { env: 'BENCH_LOW_RATE', default: 50, min: 0, max: 5_000, help: 'open loop 1: deliveries a second (0: skip)' },
+  'low-seconds': { env: 'BENCH_LOW_SECONDS', default: 20, min: 1, max: 3_600, help: 'open loop 1: seconds' },
+  'steady-rate': { env: 'BENCH_STEADY_RATE', default: TARGET.steadyRate, min: 0, max: 5_000, help: 'open loop 2, the readable target: deliveries a second (0: skip)' },
+  'steady-seconds': { env: 'BENCH_STEADY_SECONDS', default: TARGET.steadySeconds, min: 1, max: 3_600, help: 'open loop 2: seconds' },
+  'peak-rate': { env: 'BENCH_PEAK_RATE', default: TARGET.peakRate, min: 0, max: 5_000, help: 'open loop 3, the acknowledgement target: deliveries a second (0: skip)' },
+  'peak-seconds': { env: 'BENCH_PEAK_SECONDS', default: 20, min: 1, max: 3_600, help: 'open loop 3: seconds' },
+  'batch-size': { env: 'BENCH_BATCH_SIZE', default: TARGET.batchSize, min: 0, max: 1_000, help: 'entries of the one batch delivery (0: skip)' },
+  'drain-timeout-seconds': { env: 'BENCH_DRAIN_TIMEOUT_SECONDS', default: 600, min: 1, max: 7_200, help: 'how long a scenario waits for its messages to be readable' },
+  'poll-ms': { env: 'BENCH_POLL_MS', default: 250, min: 20, max: 10_000, help: 'how often the wait counts the stored messages (no figure depends on it)' },
+} as const;
+type FlagName = keyof typeof flags;
+
+/** `--quick`: small enough to try on a busy machine. */
+const QUICK: Partial<Record<FlagName, number>> = {
+  customers: 10,
+  'closed-seconds': 3,
+  'low-rate': 10,
+  'low-seconds': 5,
+  'steady-rate': 20,
+  'steady-seconds': 10,
+  'peak-rate': 50,
+  'peak-seconds': 5,
+  'batch-size': 100,
+  'drain-timeout-seconds': 120,
+};
+
 interface Settings {
-  customers: number;
-  singles: number;
-  batches: number;
-  batchSize: number;
-  concurrency: number;
-  pollMs: number;
-  visibleTimeoutMs: number;
-  profileStaleSeconds: number;
+  number: (name: FlagName) => number;
+  quick: boolean;
+  build: boolean;
   keepLogs: boolean;
 }
 
-const flags = {
-  customers: { env: 'BENCH_CUSTOMERS', default: 20, min: 1, max: 5_000, help: 'distinct customers (IGSIDs), one conversation each' },
-  singles: { env: 'BENCH_SINGLES', default: 200, min: 0, max: 100_000, help: 'scenario 1: deliveries of one event each' },
-  batches: { env: 'BENCH_BATCHES', default: 2, min: 0, max: 10_000, help: 'scenario 2: number of batch deliveries' },
-  'batch-size': { env: 'BENCH_BATCH_SIZE', default: 100, min: 1, max: 1_000, help: 'scenario 2: entries per batch delivery' },
-  concurrency: { env: 'BENCH_CONCURRENCY', default: 16, min: 1, max: 256, help: 'POSTs in flight at once' },
-  'poll-ms': { env: 'BENCH_POLL_MS', default: 1_000, min: 50, max: 10_000, help: 'after the load, how often to check whether every event is recorded' },
-  'visible-timeout-ms': { env: 'BENCH_VISIBLE_TIMEOUT_MS', default: 60_000, min: 1_000, max: 1_800_000, help: 'how long a scenario waits for its messages' },
-  'profile-stale-seconds': { env: 'BENCH_PROFILE_STALE_SECONDS', default: 3_600, min: 0, max: 86_400 * 30, help: 'PROFILE_STALE_AFTER_SECONDS of the engine (0: profile fetched on every message)' },
-} as const;
-
-type FlagName = keyof typeof flags;
-
 function usage(): string {
-  const lines = Object.entries(flags).map(([name, flag]) => `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default})`);
-  return ['usage: npm run bench:webhooks -- [flags]', ...lines, `  --${'keep-logs'.padEnd(22)} keep the Temporal and database logs (env BENCH_KEEP_LOGS=1)`].join('\n');
+  const lines = Object.entries(flags).map(([name, flag]) => {
+    const quick = QUICK[name as FlagName];
+    return `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default}${quick === undefined ? '' : `, --quick ${quick}`})`;
+  });
+  return [
+    'usage: npm run bench:webhooks -- [flags]',
+    ...lines,
+    `  --${'quick'.padEnd(22)} the small sizes above, for a try on a busy machine (env BENCH_QUICK=1)`,
+    `  --${'no-build'.padEnd(22)} run the dist/ there is, without building the engine first`,
+    `  --${'keep-logs'.padEnd(22)} keep the logs of every process (env BENCH_KEEP_LOGS=1)`,
+  ].join('\n');
 }
 
+/** Every flag read and checked at once, so that a wrong one stops the run before anything starts. */
 function readSettings(argv: string[]): Settings {
-  const flagValues = readBenchFlags(argv, flags, ['keep-logs'] as const, usage);
-  const number = (name: FlagName): number => flagValues.number(name);
-  return {
-    customers: number('customers'),
-    singles: number('singles'),
-    batches: number('batches'),
-    batchSize: number('batch-size'),
-    concurrency: number('concurrency'),
-    pollMs: number('poll-ms'),
-    visibleTimeoutMs: number('visible-timeout-ms'),
-    profileStaleSeconds: number('profile-stale-seconds'),
-    keepLogs: flagValues.given('keep-logs') || process.env.BENCH_KEEP_LOGS === '1',
-  };
+  const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const sized = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { ...flag, default: (quick ? QUICK[name as FlagName] : undefined) ?? flag.default }])) as Record<FlagName, (typeof flags)[FlagName]>;
+  const values = readBenchFlags(argv, sized, ['quick', 'no-build', 'keep-logs'] as const, usage);
+  const numbers = new Map((Object.keys(flags) as FlagName[]).map((name) => [name, values.number(name)]));
+  return { number: (name) => numbers.get(name)!, quick, build: !values.given('no-build'), keepLogs: values.given('keep-logs') || process.env.BENCH_KEEP_LOGS === '1' };
 }
 
-// ---- figures ------------------------------------------------------------------------------------------------
+// ---- scenarios ----------------------------------------------------------------------------------------------
 
-// ---- load ---------------------------------------------------------------------------------------------------
+const SETTLE_MS = 2_000;
 
-interface Delivery {
-  body: Buffer;
-  signature: string;
-  mids: string[];
+interface Run {
+  stack: WebhookStack;
+  source: MessageSource;
+  inbox: InboxReader;
+  pollMs: number;
+  drainTimeoutMs: number;
 }
 
-interface ScenarioResult {
-  name: string;
-  deliveries: number;
-  events: number;
-  failedRequests: number;
-  statuses: Map<number, number>;
-  ackLatencies: number[];
-  visibleLatencies: number[];
-  /** Events of deliveries answered 200 whose message is not in the collection: lost, if the run waited long enough. */
-  notVisible: number;
-  /** Messages present whose event was not stamped `recorded`, by the event's status (no visible time for them). */
-  unstamped: Map<string, number>;
-  /** Mids of deliveries answered 200: what the engine owes. Refused deliveries are Meta's to deliver again. */
-  ackedMids: string[];
-  /** First POST sent → last 200 received. */
-  ackElapsedMs: number;
-  /** First POST sent → last message visible. */
-  drainElapsedMs: number;
-  pollRounds: number[];
-}
-
-interface Customer {
-  username: string;
-  igsid: string;
-}
-
-function messagingItem(igAccountId: string, customer: Customer, mid: string, timestamp: number, text: string): Record<string, unknown> {
-  return { sender: { id: customer.igsid }, recipient: { id: igAccountId }, timestamp, message: { mid, text } };
-}
-
-function signed(appSecret: string, payload: unknown, mids: string[]): Delivery {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  return { body, signature: signBody(appSecret, body), mids };
+/** The ceiling: a closed loop against the bare handler; nothing to wait for after it. */
+async function runCeiling(stack: WebhookStack, source: MessageSource, options: { concurrency: number; durationMs: number }): Promise<Scenario> {
+  await sleep(SETTLE_MS);
+  const poster = createPoster(`${stack.ceilingUrl}/webhooks/instagram`);
+  const before = sampleCpu(stack.pids);
+  const load = await closedLoop(poster, source, { tag: 'ceiling', ...options });
+  const window = cpuSpan(before, sampleCpu(stack.pids));
+  poster.close();
+  return { name: 'closed loop: ceiling', load, window, whole: window };
 }
 
 /**
- * `count` messages spread round-robin over the customers; each customer's timestamps increase, so the order a
- * conversation shows is the order they were generated in. `perDelivery` entries go into one webhook body.
+ * One load against the engine, then the wait until its messages are readable and the inbox check. `send` calls
+ * `windowEnded` when its last POST has left (a closed loop or a batch: when it returns).
  */
-function buildDeliveries(options: { runId: string; prefix: string; igAccountId: string; appSecret: string; customers: Customer[]; deliveries: number; perDelivery: number; startAt: number }): Delivery[] {
-  const { customers, igAccountId } = options;
-  const out: Delivery[] = [];
-  let n = 0;
-  for (let d = 0; d < options.deliveries; d += 1) {
-    const entries: Array<Record<string, unknown>> = [];
-    const mids: string[] = [];
-    for (let e = 0; e < options.perDelivery; e += 1, n += 1) {
-      const customer = customers[n % customers.length]!;
-      const timestamp = options.startAt + n;
-      const mid = `bench.${options.runId}.${options.prefix}.${n}`;
-      mids.push(mid);
-      const text = `Hello @demo.shop, is order #${100000 + n} on its way? (${options.prefix} message ${n} from ${customer.username})`;
-      entries.push({ id: igAccountId, time: timestamp, messaging: [messagingItem(igAccountId, customer, mid, timestamp, text)] });
-    }
-    out.push(signed(options.appSecret, { object: 'instagram', entry: entries }, mids));
-  }
-  return out;
-}
-
-/**
- * When each message became visible. The recording activity inserts the message, updates the conversation and then
- * stamps its webhook event `recorded` with `recordedAt`, so `recordedAt` is a tight upper bound of the moment the
- * message was readable. Reading it after the fact costs nothing while the load runs; a query of the local database by
- * a field other than `_id` scans the whole collection, so polling for each message would itself slow the engine down.
- * Until then, one count per `pollMs` tells when the scenario is done.
- */
-async function waitUntilRecorded(
-  world: InboundWorld,
-  mids: string[],
-  pollMs: number,
-  deadline: number,
-): Promise<{ recordedAt: Map<string, number>; rounds: number[]; unstamped: Map<string, number>; absent: number }> {
-  const keys = mids.map((mid) => `message:${mid}`);
-  const rounds: number[] = [];
-  for (;;) {
-    const started = performance.now();
-    const recorded = await world.engine.models.webhookEvents.countDocuments({ eventKey: { $in: keys }, status: 'recorded' });
-    rounds.push(performance.now() - started);
-    if (recorded >= keys.length || performance.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  const recordedAt = new Map<string, number>();
-  const docs = await world.engine.models.webhookEvents.find({ eventKey: { $in: keys }, status: 'recorded' }, { eventKey: 1, recordedAt: 1, _id: 0 }).lean<Array<{ eventKey: string; recordedAt: Date | null }>>();
-  for (const doc of docs) if (doc.recordedAt) recordedAt.set(doc.eventKey.slice('message:'.length), doc.recordedAt.getTime());
-  // Present in the messages collection too, not only stamped: one read at the end.
-  const present = await world.engine.models.messages.find({ mid: { $in: mids } }, { mid: 1, _id: 0 }).lean<Array<{ mid: string }>>();
-  const presentMids = new Set(present.map((doc) => doc.mid));
-  for (const mid of [...recordedAt.keys()]) if (!presentMids.has(mid)) recordedAt.delete(mid);
-  // A message that is there although its event was never stamped: visible, at a time this cannot tell.
-  const unstampedMids = mids.filter((mid) => presentMids.has(mid) && !recordedAt.has(mid));
-  const unstamped = new Map<string, number>();
-  if (unstampedMids.length > 0) {
-    const events = await world.engine.models.webhookEvents.find({ eventKey: { $in: unstampedMids.map((mid) => `message:${mid}`) } }, { status: 1, _id: 0 }).lean<Array<{ status: string }>>();
-    for (const event of events) unstamped.set(event.status, (unstamped.get(event.status) ?? 0) + 1);
-  }
-  return { recordedAt, rounds, unstamped, absent: mids.filter((mid) => !presentMids.has(mid)).length };
-}
-
-async function runScenario(world: InboundWorld, settings: Settings, name: string, deliveries: Delivery[]): Promise<ScenarioResult> {
-  const url = `${world.engine.baseUrl}/webhooks/instagram`;
-  const sentAt = new Map<string, number>();
-  const ackLatencies: number[] = [];
-  const ackedMids: string[] = [];
-  const statuses = new Map<number, number>();
-  let failedRequests = 0;
-  let lastAckAt = 0;
-  const firstSentAt = Date.now();
-  await pool(deliveries.length, settings.concurrency, async (index) => {
-    const delivery = deliveries[index]!;
-    const started = performance.now();
-    const startedAt = Date.now();
-    for (const mid of delivery.mids) sentAt.set(mid, startedAt);
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': delivery.signature },
-        body: delivery.body,
-      });
-      await response.text();
-      const elapsed = performance.now() - started;
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      if (response.status === 200) {
-        ackLatencies.push(elapsed);
-        ackedMids.push(...delivery.mids);
-      } else failedRequests += 1;
-      lastAckAt = Math.max(lastAckAt, Date.now());
-    } catch {
-      failedRequests += 1;
-      statuses.set(0, (statuses.get(0) ?? 0) + 1);
-    }
-  });
-  const mids = deliveries.flatMap((delivery) => delivery.mids);
-  const { recordedAt, rounds, unstamped, absent } = await waitUntilRecorded(world, ackedMids, settings.pollMs, performance.now() + settings.visibleTimeoutMs);
-  const visibleLatencies: number[] = [];
-  let lastVisibleAt = 0;
-  for (const [mid, at] of recordedAt) {
-    visibleLatencies.push(at - sentAt.get(mid)!);
-    lastVisibleAt = Math.max(lastVisibleAt, at);
-  }
-  return {
-    name,
-    deliveries: deliveries.length,
-    events: mids.length,
-    failedRequests,
-    statuses,
-    ackLatencies,
-    visibleLatencies,
-    notVisible: absent,
-    unstamped,
-    ackedMids,
-    ackElapsedMs: lastAckAt - firstSentAt,
-    drainElapsedMs: lastVisibleAt - firstSentAt,
-    pollRounds: rounds,
-  };
-}
-
-// ---- set-up -------------------------------------------------------------------------------------------------
-
-/** Creates the customers on the emulator; each sends a first message through it, which the engine records. */
-async function warmUp(world: InboundWorld, settings: Settings, runId: string): Promise<{ customers: Customer[]; elapsedMs: number }> {
-  const started = performance.now();
-  const customers: Customer[] = [];
-  await pool(settings.customers, settings.concurrency, async (index) => {
-    const username = `bench.${runId}.customer${index}`;
-    const created = await world.control('POST', '/ig-users', { username, name: `Bench Customer ${index}` });
-    if (created.status !== 201) throw new Error(`emulator refused customer ${username}: ${JSON.stringify(created.body)}`);
-    const sent = await world.customer({ kind: 'text', text: `Hi, this is customer ${index}` }, username);
-    customers[index] = { username, igsid: sent.igsid };
-  });
-  const igsids = customers.map((customer) => customer.igsid);
-  const deadline = performance.now() + settings.visibleTimeoutMs;
-  for (;;) {
-    const stored = await world.engine.models.messages.countDocuments({ igsid: { $in: igsids } });
-    if (stored >= customers.length) break;
-    if (performance.now() > deadline) throw new Error(`warm-up: only ${stored} of ${customers.length} first messages arrived`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { customers, elapsedMs: performance.now() - started };
-}
-
-/** Reads every conversation back through the inbox API: each expected mid exactly once, in the customer's order. */
-async function verifyThroughInbox(world: InboundWorld, customers: Customer[], expected: Map<string, string[]>): Promise<{ conversations: number; messages: number; missing: number; duplicates: number; outOfOrder: number }> {
-  const result = { conversations: 0, messages: 0, missing: 0, duplicates: 0, outOfOrder: 0 };
-  await pool(customers.length, 8, async (index) => {
-    const customer = customers[index]!;
-    const profile = await world.inbox(`/v1/customers/${world.igAccountId}/${customer.igsid}`);
-    const conversationId = profile.body?.conversations?.[0]?.conversationId as string | undefined;
-    const wanted = expected.get(customer.igsid) ?? [];
-    if (!conversationId) {
-      result.missing += wanted.length;
-      return;
-    }
-    result.conversations += 1;
-    const { body } = await world.inbox(`/v1/conversations/${conversationId}/messages?limit=1000`);
-    const mids = ((body?.messages ?? []) as Array<{ mid: string | null }>).map((message) => message.mid).filter((mid): mid is string => mid !== null && mid.startsWith('bench.'));
-    result.messages += mids.length;
-    const counts = new Map<string, number>();
-    for (const mid of mids) counts.set(mid, (counts.get(mid) ?? 0) + 1);
-    for (const [, count] of counts) if (count > 1) result.duplicates += count - 1;
-    for (const mid of wanted) if (!counts.has(mid)) result.missing += 1;
-    const order = [...new Set(mids)];
-    const inWantedOrder = wanted.filter((mid) => counts.has(mid));
-    if (order.join('\n') !== inWantedOrder.join('\n')) result.outOfOrder += 1;
-  });
-  return result;
-}
-
-/** The engine's warnings and errors, grouped by message, with the first occurrence's details. */
-function printEngineWarnings(logs: string[]): void {
-  const groups = new Map<string, { count: number; first: string }>();
-  for (const line of logs) {
-    let record: { level?: string; msg?: string };
-    try {
-      record = JSON.parse(line) as { level?: string; msg?: string };
-    } catch {
-      continue;
-    }
-    if (record.level !== 'warn' && record.level !== 'error') continue;
-    const key = `${record.level}: ${record.msg ?? '?'}`;
-    const group = groups.get(key);
-    if (group) group.count += 1;
-    else groups.set(key, { count: 1, first: line });
-  }
-  if (groups.size === 0) {
-    console.log('engine warnings/errors logged: none');
-    return;
-  }
-  console.log('engine warnings/errors logged:');
-  for (const [key, group] of groups) console.log(`  ${group.count} x ${key}\n    first: ${group.first.slice(0, 400)}`);
+async function runEngine(run: Run, name: string, send: (post: ReturnType<typeof createPoster>, windowEnded: () => void) => Promise<LoadResult>, rate?: number): Promise<Scenario> {
+  const { stack } = run;
+  console.log(`running ${name} ...`);
+  // The previous scenario's last workflow tasks finish first, so that its CPU is not counted in this one's.
+  await sleep(SETTLE_MS);
+  const storedBefore = await stack.models.messages.estimatedDocumentCount();
+  const poster = createPoster(`${stack.apiUrl}/webhooks/instagram`);
+  const before = sampleCpu(stack.pids);
+  let windowEnd: ReturnType<typeof sampleCpu> | undefined;
+  const load = await send(poster, () => (windowEnd = sampleCpu(stack.pids)));
+  windowEnd ??= sampleCpu(stack.pids);
+  poster.close();
+  const readability = await waitUntilReadable(stack, load.messages, storedBefore, { pollMs: run.pollMs, timeoutMs: run.drainTimeoutMs });
+  const whole = cpuSpan(before, sampleCpu(stack.pids));
+  const checkStarted = performance.now();
+  const inbox = await run.inbox.check(load.messages);
+  const scenario: Scenario = { name, load, window: cpuSpan(before, windowEnd), whole, readability, inbox, ...(rate === undefined ? {} : { rate }) };
+  const absent = missing(scenario);
+  console.log(
+    `  ${load.deliveries} POSTs, ${load.ackMs.length} answered 200; the last readable ${seconds(allReadableAfterMs(scenario))} s after the first POST` +
+      `${absent > 0 ? `; ${absent} NOT readable within ${seconds(run.drainTimeoutMs)} s` : ''}; inbox read back in ${seconds(performance.now() - checkStarted)} s`,
+  );
+  return scenario;
 }
 
 // ---- main ---------------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const settings = readSettings(process.argv.slice(2));
-  const runId = randomUUID().slice(0, 8);
-  console.log('Webhook ingress benchmark');
-  console.log(`machine:  ${describeMachine()}`);
-  console.log(
-    `settings: customers=${settings.customers} singles=${settings.singles} batches=${settings.batches}x${settings.batchSize} concurrency=${settings.concurrency} ` +
-      `poll=${settings.pollMs}ms visible-timeout=${settings.visibleTimeoutMs}ms profile-stale=${settings.profileStaleSeconds}s`,
-  );
+const launched: Launched = { processes: [], cleanUps: [] };
+let keepLogs = false;
+const stopAll = createStopper(launched, () => keepLogs);
+let exiting = false;
 
-  const totalStarted = performance.now();
-  const loadBefore = os.loadavg()[0]!.toFixed(2);
-  let services: LocalServices | undefined;
-  let world: InboundWorld | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      // The worker's shutdown waits for running activities; an overloaded database can hold them for long, so
-      // the services are stopped after a while regardless, which fails those activities and ends the wait.
-      const engineStopped = world?.close().then(
-        () => true,
-        (error: unknown) => {
-          console.error(`engine stop: ${(error as Error).message}`);
-          return true;
-        },
-      );
-      const stoppedInTime = await Promise.race([engineStopped ?? Promise.resolve(true), delay(20_000).then(() => false)]);
-      if (!stoppedInTime) console.error('engine still stopping after 20 s; stopping Temporal and the database under it');
-      await services?.stop({ keepLogs: settings.keepLogs });
-      if (!stoppedInTime) await Promise.race([engineStopped, delay(10_000)]);
-    })());
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: stopping`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
-    let step = performance.now();
-    services = await startLocalServices('igdm_bench');
-    console.log(`stack:    ${services.description}; API, worker, Meta emulator and load generator in this one node process; loopback only`);
-    world = await startInboundWorld({ engineEnv: { PROFILE_STALE_AFTER_SECONDS: String(settings.profileStaleSeconds), WEBHOOK_SWEEP_INTERVAL_MS: '2000', LOG_LEVEL: 'warn' } });
-    console.log(`set-up:   services and engine ready in ${ms(performance.now() - step)} ms`);
-
-    step = performance.now();
-    const { customers, elapsedMs: warmUpMs } = await warmUp(world, settings, runId);
-    console.log(`warm-up:  ${customers.length} customers created through the emulator, each sent a first message through it; all recorded in ${ms(warmUpMs)} ms\n`);
-
-    const appSecret = world.engine.config.meta.appSecret;
-    const common = { runId, igAccountId: world.igAccountId, appSecret, customers };
-    const scenarios: Array<{ name: string; deliveries: Delivery[] }> = [];
-    let startAt = Date.now();
-    if (settings.singles > 0) {
-      scenarios.push({ name: `1: ${settings.singles} x 1 event`, deliveries: buildDeliveries({ ...common, prefix: 's1', deliveries: settings.singles, perDelivery: 1, startAt }) });
-      startAt += settings.singles;
-    }
-    if (settings.batches > 0) {
-      scenarios.push({ name: `2: ${settings.batches} x ${settings.batchSize} entries`, deliveries: buildDeliveries({ ...common, prefix: 's2', deliveries: settings.batches, perDelivery: settings.batchSize, startAt }) });
-    }
-    const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) {
-      console.log(`running scenario ${scenario.name} ...`);
-      results.push(await runScenario(world, settings, scenario.name, scenario.deliveries));
-    }
-
-    // What the inbox must show: every event of an acknowledged delivery, in the order it was generated.
-    const expected = new Map<string, string[]>();
-    const acked = new Set(results.flatMap((r) => r.ackedMids));
-    for (const scenario of scenarios) {
-      for (const delivery of scenario.deliveries) {
-        for (const mid of delivery.mids) {
-          if (!acked.has(mid)) continue;
-          const n = Number(mid.slice(mid.lastIndexOf('.') + 1));
-          const igsid = customers[n % customers.length]!.igsid;
-          const list = expected.get(igsid) ?? [];
-          list.push(mid);
-          expected.set(igsid, list);
-        }
-      }
-    }
-
-    step = performance.now();
-    const check = await verifyThroughInbox(world, customers, expected);
-    const checkMs = performance.now() - step;
-
-    console.log('\nAcknowledgement (POST /webhooks/instagram → 200), ms');
-    console.log(
-      table(
-        ['scenario', 'requests', 'events', 'non-200', 'req/s', 'events/s', 'p50', 'p95', 'p99', 'max'],
-        results.map((r) => {
-          const d = distribution(r.ackLatencies);
-          return [r.name, String(r.deliveries), String(r.events), String(r.failedRequests), rate(r.deliveries, r.ackElapsedMs), rate(r.events, r.ackElapsedMs), ms(d.p50), ms(d.p95), ms(d.p99), ms(d.max)];
-        }),
-      ),
-    );
-    console.log('\nWebhook → message visible (POST sent → message inserted and its event stamped recorded), ms');
-    console.log(
-      table(
-        ['scenario', 'acked', 'timed', 'missing', 'drained in', 'events/s', 'p50', 'p95', 'p99', 'max'],
-        results.map((r) => {
-          const d = distribution(r.visibleLatencies);
-          return [r.name, String(r.ackedMids.length), String(d.count), String(r.notVisible), `${ms(r.drainElapsedMs)} ms`, rate(d.count, r.drainElapsedMs), ms(d.p50), ms(d.p95), ms(d.p99), ms(d.max)];
-        }),
-      ),
-    );
-    const rounds = distribution(results.flatMap((r) => r.pollRounds));
-    console.log(`\ncompletion checks after the load: ${rounds.count} counts of recorded events, each ${ms(rounds.p50)} ms p50 (they do not touch the figures above)`);
-    const unstampedNotes = results.flatMap((r) => [...r.unstamped].map(([status, count]) => `${r.name}: ${count} with event status '${status}'`));
-    if (unstampedNotes.length > 0) {
-      console.log(`messages visible but their webhook event never stamped 'recorded' (so not timed above): ${unstampedNotes.join('; ')}`);
-    }
-    const otherStatuses = results.flatMap((r) => [...r.statuses].filter(([status]) => status !== 200).map(([status, count]) => `${r.name}: ${count} x ${status === 0 ? 'network error' : status}`));
-    if (otherStatuses.length > 0) console.log(`non-200 answers (their events are not counted as missing: Meta delivers again after a refusal): ${otherStatuses.join('; ')}`);
-    console.log(
-      `inbox API check: ${check.conversations} conversations read, ${check.messages} benchmark messages, ${check.missing} missing, ${check.duplicates} duplicated, ` +
-        `${check.outOfOrder} conversations out of order (${ms(checkMs)} ms)`,
-    );
-    printEngineWarnings(world.engine.logs);
-    console.log(`load average (1 min) before/after: ${loadBefore} / ${os.loadavg()[0]!.toFixed(2)}`);
-
-    const ok = results.every((r) => r.notVisible === 0) && check.missing === 0 && check.duplicates === 0 && check.outOfOrder === 0;
-    await cleanUp();
-    console.log(`\ntotal run time ${((performance.now() - totalStarted) / 1000).toFixed(1)} s: ${ok ? 'every acknowledged message arrived once, in order' : 'FAILED: see the counts above'}`);
-    return ok ? 0 : 1;
-  } catch (error) {
-    console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
-    await cleanUp();
-    return 1;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
+function exitAfterStop(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  void stopAll().finally(() => process.exit(code));
 }
 
-main().then(
-  (code) => process.exit(code),
+type Role = 'low' | 'steady' | 'peak';
+
+interface Figures {
+  ceiling?: Scenario;
+  closed?: Scenario;
+  open: Map<Role, Scenario>;
+  batch?: Scenario;
+  /** Every scenario, in the order run. */
+  all: Scenario[];
+}
+
+/** The closed loops (the ceiling, then the engine), the open loops (low, steady, peak), the batch; each unless sized 0. */
+async function runScenarios(run: Run, n: Settings['number'], ceilingSource: MessageSource): Promise<Figures> {
+  const figures: Figures = { open: new Map(), all: [] };
+  const closed = { concurrency: n('concurrency'), durationMs: n('closed-seconds') * 1000 };
+  if (closed.durationMs > 0) {
+    console.log('running closed loop: ceiling ...');
+    figures.ceiling = await runCeiling(run.stack, ceilingSource, closed);
+    figures.closed = await runEngine(run, 'closed loop: engine', (poster) => closedLoop(poster, run.source, { tag: 'closed', ...closed }));
+    figures.all.push(figures.ceiling, figures.closed);
+  }
+  for (const role of ['low', 'steady', 'peak'] as const) {
+    const rate = n(`${role}-rate`);
+    if (rate === 0) continue;
+    const durationMs = n(`${role}-seconds`) * 1000;
+    const scenario = await runEngine(run, `open loop: ${rate}/s`, (poster, windowEnded) => openLoop(poster, run.source, { tag: `${role}${rate}`, rate, durationMs, onWindowEnd: windowEnded }), rate);
+    figures.open.set(role, scenario);
+    figures.all.push(scenario);
+  }
+  const entries = n('batch-size');
+  if (entries > 0) {
+    figures.batch = await runEngine(run, `batch: ${entries} entries`, (poster) => oneBatch(poster, run.source, { tag: 'batch', entries }));
+    figures.all.push(figures.batch);
+  }
+  return figures;
+}
+
+/** Prints every table, the engine's warnings and the targets; true when the targets run pass and nothing is missing. */
+function printReport(figures: Figures, stack: WebhookStack, n: Settings['number']): boolean {
+  printClosedLoop(figures.ceiling, figures.closed, n('concurrency'), n('closed-seconds'));
+  printOpenLoop([...figures.open.values()]);
+  printBatch(figures.batch);
+  printInboxChecks(figures.all);
+  printCpu(figures.all);
+  printHoldsBack(figures.all);
+  for (const name of ['api', 'worker'] as const) {
+    const warnings = logWarnings(stack.logFile(name));
+    console.log(`${name} log: ${warnings.lines} warnings and errors${warnings.lines > 0 ? `, the first:\n    ${warnings.first.join('\n    ')}` : ''}`);
+  }
+  const { ceiling, closed, batch } = figures;
+  const targetsMet = printTargets({ ceiling, closed, steady: figures.open.get('steady'), peak: figures.open.get('peak'), batch, concurrency: n('concurrency'), steadySeconds: n('steady-seconds') });
+  const intact = figures.all.every(({ inbox }) => !inbox || (inbox.missing === 0 && inbox.duplicated === 0 && inbox.outOfOrder === 0));
+  if (!intact) console.log('\nFAILED: acknowledged messages missing (lost, or not readable within --drain-timeout-seconds), duplicated or out of order: see the inbox table');
+  return targetsMet && intact;
+}
+
+async function main(settings: Settings): Promise<number> {
+  keepLogs = settings.keepLogs;
+  const n = settings.number;
+  const runId = randomUUID().slice(0, 8);
+  const startedAt = performance.now();
+  console.log(`Webhook benchmark${settings.quick ? " (--quick: small sizes, not the targets')" : ''}`);
+  console.log(`machine:  ${describeMachine()}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  console.log(
+    `settings: ${n('customers')} customers; closed loop ${n('concurrency')} in flight × ${n('closed-seconds')} s; open loop ${n('low-rate')}/s × ${n('low-seconds')} s, ` +
+      `${n('steady-rate')}/s × ${n('steady-seconds')} s, ${n('peak-rate')}/s × ${n('peak-seconds')} s; batch ${n('batch-size')} entries`,
+  );
+  const track = (child: ManagedProcess): void => {
+    launched.processes.push(child);
+    if (exiting) void child.stop();
+  };
+  const stack = await startWebhookStack({ runId, build: settings.build, launched, track, say: (line) => console.log(line) });
+  console.log(`stack:    ${stack.description}`);
+  const step = performance.now();
+  const customers = await openConversations(stack, n('customers'), n('drain-timeout-seconds') * 1000);
+  console.log(`warm-up:  ${customers.length} customers each wrote once through the emulator; every first message stored in ${seconds(performance.now() - step)} s\n`);
+
+  const sourceOptions = { runId, igAccountId: stack.igAccountId, appSecret: stack.config.meta.appSecret, customers };
+  const run: Run = { stack, source: createMessageSource(sourceOptions), inbox: createInboxReader(stack, customers), pollMs: n('poll-ms'), drainTimeoutMs: n('drain-timeout-seconds') * 1000 };
+  // The ceiling has a source of its own: its pace must not push the engine's Meta timestamps ahead of the clock.
+  const figures = await runScenarios(run, n, createMessageSource(sourceOptions));
+  const passed = printReport(figures, stack, n);
+  console.log(`\nload average (1 min) at the end: ${os.loadavg()[0]!.toFixed(2)}; total run time ${seconds(performance.now() - startedAt)} s`);
+  return passed ? 0 : 1;
+}
+
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.on(signal, () => {
+    if (exiting) return;
+    console.error(`\n${signal}: stopping everything this benchmark started`);
+    exitAfterStop(code);
+  });
+}
+let settings: Settings;
+try {
+  settings = readSettings(process.argv.slice(2));
+} catch (error) {
+  console.error(`${(error as Error).message} (--help lists the flags)`);
+  process.exit(2);
+}
+main(settings).then(
+  (code) => exitAfterStop(code),
   (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+    console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    // A run that broke keeps the logs for a look.
+    keepLogs = true;
+    exitAfterStop(1);
   },
 );

@@ -2,21 +2,13 @@
  * The engine's worker as a process of its own, as production runs it (the built `dist/worker.js`), so that its
  * memory is measured alone: building it, starting it, knowing when it polls, its workflow cache, and its log.
  */
-import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { repoRoot, spawnManaged, waitUntilReady, type ManagedProcess } from '../scripts/lib/processes';
+import { hasWorkflowPoller, logWarnings } from './engine-processes';
 
-/** Builds the engine into dist/ (what the worker process runs) with the project's TypeScript. */
-export async function buildEngine(logFile: string, track: (child: ManagedProcess) => void): Promise<void> {
-  const build = spawnManaged({ name: 'build', command: process.execPath, args: [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], output: { file: logFile } });
-  track(build);
-  const code = await build.exited;
-  if (code !== 0) throw new Error(`building the engine failed (${code}): see ${logFile}`);
-  rmSync(logFile, { force: true });
-}
+export { buildEngine } from './engine-processes';
 
 export interface WorkerProcess {
   process: ManagedProcess;
@@ -43,15 +35,6 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Wor
   };
 }
 
-async function hasWorkflowPoller(client: Client, taskQueue: string): Promise<boolean> {
-  const answer = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  });
-  return answer.pollers.length > 0;
-}
-
 /**
  * The workflow cache the SDK gives a worker without `maxCachedWorkflows` (as ours), from the V8 heap limit, which
  * the worker shares with this process (same node, same NODE_OPTIONS). Workflows past it are evicted and replayed
@@ -62,20 +45,8 @@ export function defaultWorkflowCacheSize(): { workflows: number; heapLimitMb: nu
   return { workflows: Math.max(Math.floor((Math.max(heapLimitMb - 200, 0) * 600) / 1024), 10), heapLimitMb };
 }
 
-/** The worker's warnings and errors (its own log lines at warn and above, and the Temporal SDK's): how many, the first few. */
-export function workerLogSummary(file: string): { lines: number; first: string[] } {
-  try {
-    const lines = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => /\[(WARN|ERROR)\]|"level":"(warn|error)"/.test(line));
-    return { lines: lines.length, first: lines.slice(0, 3).map((line) => line.slice(0, 300)) };
-  } catch {
-    return { lines: 0, first: [] };
-  }
-}
-
-/** The summary above as printed lines. */
+/** The worker's warnings and errors (logWarnings) as printed lines. */
 export function describeWorkerLog(file: string): string[] {
-  const log = workerLogSummary(file);
+  const log = logWarnings(file);
   return [`worker log: ${log.lines} warnings and errors${log.lines > 0 ? ', the first:' : ''}`, ...log.first.map((line) => `  ${line}`)];
 }
