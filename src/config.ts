@@ -66,6 +66,8 @@ const environmentSchema = z.object({
   // A 1,000-entry batch of plain messages is about 400 KB; Meta's largest deliveries stay well under this.
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+  // With nothing to sweep, rounds back off to this: each reads the pending events, a scan on the local database.
+  WEBHOOK_SWEEP_IDLE_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   // A customer's profile is fetched on the first message of each conversation and when older than this (B10).
   PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
   // How long a reply request may wait: for the conversation to take it, and for its outcome with `?wait=sent`.
@@ -141,7 +143,7 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number; operatorToken: string | null };
   outbound: { waitLimitMs: number; mediaFetchTimeoutMs: number; mediaFetchAllowPrivateNetwork: boolean };
-  inbound: { sweepIntervalMs: number; profileStaleAfterMs: number };
+  inbound: { sweepIntervalMs: number; sweepIdleIntervalMs: number; profileStaleAfterMs: number };
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number };
   metrics: {
     /** `Authorization: Bearer <token>` required on every /metrics when set. */
@@ -195,7 +197,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
       operatorToken: e.OPERATOR_TOKEN ?? null,
     },
-    inbound: { sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS, profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000 },
+    inbound: { sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS, sweepIdleIntervalMs: e.WEBHOOK_SWEEP_IDLE_INTERVAL_MS, profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000 },
     outbound: {
       waitLimitMs: e.SEND_WAIT_LIMIT_MS,
       mediaFetchTimeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,

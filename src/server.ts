@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const aborted = new AbortController();
   // Events acknowledged while Temporal was unreachable (or by a replica that stopped) are dispatched from here.
   // Its rounds wait for the database like every other query.
-  const sweeper = startSweeper(dispatcher, logger, config.inbound.sweepIntervalMs);
+  const sweeper = startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs });
   onShutdownSignal(logger, async () => {
     aborted.abort();
     await new Promise<void>((resolve) => server.close(() => resolve()));

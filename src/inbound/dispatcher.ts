@@ -57,6 +57,8 @@ export interface InboundDispatcher {
    * applied after `staleAfterMs` (their dispatcher stopped before signalling them).
    */
   sweep(options?: { olderThan?: Date; staleAfterMs?: number; limit?: number }): Promise<DispatchReport>;
+  /** Calls `listener` whenever events could not be signalled and were left to the sweeper. */
+  onUndispatched(listener: () => void): void;
 }
 
 /** Claimed events not applied after this long are dispatched again (the signal is idempotent downstream). */
@@ -87,6 +89,7 @@ interface AccountRoute {
 
 export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher {
   const concurrency = deps.concurrency ?? 16;
+  const undispatchedListeners: Array<() => void> = [];
 
   /** The accounts that are linked (status other than 'unlinked'), by id; an account missing here is not linked. */
   async function routesOf(igAccountIds: string[]): Promise<Map<string, AccountRoute>> {
@@ -212,12 +215,14 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     // Back to the sweeper at once (a claimed event would otherwise wait until its claim looks stale).
     if (notSignalled.length > 0) {
       await deps.models.webhookEvents.updateMany({ _id: { $in: notSignalled }, status: 'pending' }, { $set: { dispatchedAt: null } }).catch(() => undefined);
+      for (const listener of undispatchedListeners) listener();
     }
     return report;
   }
 
   return {
     dispatch,
+    onUndispatched: (listener) => void undispatchedListeners.push(listener),
     async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, limit = 1000 } = {}) {
       const staleBefore = new Date(Date.now() - staleAfterMs);
       // Pending only: held events wait for their account's re-authentication, whatever their age.
@@ -234,23 +239,52 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
   };
 }
 
-/** Runs `sweep` every `intervalMs` until stopped; a failing round is logged and tried again next time. */
-export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, intervalMs: number): { stop(): Promise<void> } {
+export interface SweeperTiming {
+  /** Between rounds while there is work: a round dispatched or failed something, or a dispatch failed since. */
+  intervalMs: number;
+  /** The longest wait between rounds when there is nothing to do. */
+  idleIntervalMs: number;
+}
+
+/**
+ * Runs `sweep` until stopped: every `intervalMs` while rounds find work, backing off to `idleIntervalMs` while they
+ * find none, and at once back to `intervalMs` when a dispatch leaves events behind. A round reads the pending
+ * events, which a database without secondary indexes (the local one) answers by reading every stored event: sweeping
+ * an idle inbox every two seconds cost that database more CPU than the events themselves. A failing round is logged
+ * and tried again.
+ */
+export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, timing: SweeperTiming): { stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> = Promise.resolve();
+  let waitMs = timing.intervalMs;
+  let round: Promise<void> | undefined;
+  const schedule = (): void => {
+    if (!stopped) timer = setTimeout(tick, waitMs);
+  };
   const tick = (): void => {
+    timer = undefined;
     round = (async () => {
+      let busy = true;
       try {
         const report = await dispatcher.sweep();
-        if (report.dispatched + report.failed + report.unlinked + report.held > 0) logger.info('sweeper round', { ...report });
+        busy = report.dispatched + report.failed + report.unlinked + report.held > 0;
+        if (busy) logger.info('sweeper round', { ...report });
       } catch (error) {
         logger.warn('sweeper round failed', { error: (error as Error).message });
       }
-      if (!stopped) timer = setTimeout(tick, intervalMs);
+      waitMs = busy ? timing.intervalMs : Math.min(waitMs * 2, Math.max(timing.idleIntervalMs, timing.intervalMs));
+      round = undefined;
+      schedule();
     })();
   };
-  timer = setTimeout(tick, intervalMs);
+  dispatcher.onUndispatched(() => {
+    waitMs = timing.intervalMs;
+    // A round under way schedules the next one itself, at the short interval.
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    schedule();
+  });
+  schedule();
   return {
     async stop() {
       stopped = true;

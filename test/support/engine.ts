@@ -116,7 +116,7 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
     const listening = app.listen(options.listenOnConfiguredPort ? config.api.port : 0, '127.0.0.1', () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
-  const sweeper = options.sweeper ? startSweeper(dispatcher, logger, config.inbound.sweepIntervalMs) : undefined;
+  const sweeper = options.sweeper ? startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs }) : undefined;
 
   return {
     config,
