@@ -1,7 +1,7 @@
 /**
  * Parked events: an event the conversation workflow could not record within its bounded attempts is set aside as
- * `parked`, with the reason and the attempts (src/activities/inbound.ts), so the customer's next events go on. Here
- * they are listed, and replayed once the cause is fixed.
+ * `parked`, with the reason and the attempts (src/activities/inbound/event-outcomes.ts), so the customer's next
+ * events go on. Here they are listed, and replayed once the cause is fixed.
  *
  * A replay makes the event pending again and hands it to the dispatcher, the path the ingress takes: it goes to its
  * conversation workflow, in Meta's order with the other events replayed with it (the workflow no longer remembers a

@@ -1,0 +1,75 @@
+/**
+ * Writes to a conversation, by `_id`: what an event changes on it (the customer's last message and the 7-day window,
+ * the last message, the last read, the last ig.me referral), creating it on its first event, and its close. Times
+ * only move forward (`$max`), so a late old event never shortens the window.
+ */
+import { insertIfAbsent } from '../../db/insert-if-absent';
+import type { Models } from '../../db/models';
+import type { Conversation } from '../../db/models/conversation';
+import type { LinkedAccount } from '../../db/models/linked-account';
+import { nextWindowClosesAt } from '../../domain/window';
+import type { CloseConversationInput, RecordInboundEventInput } from '../conversation-contract';
+
+/** What an event changes on its conversation. */
+export interface ConversationTouch {
+  /** A customer-initiated event: the window moves from Meta's time of it. */
+  customerMessageAt?: Date;
+  messageAt?: Date;
+  set?: Record<string, unknown>;
+}
+
+type ConversationOf = Pick<RecordInboundEventInput, 'conversationId' | 'igAccountId' | 'igsid' | 'workflowId'>;
+
+/** The later times an event brings, for `$max`. */
+function laterTimes(update: ConversationTouch): Record<string, Date> {
+  const max: Record<string, Date> = {};
+  if (update.customerMessageAt) {
+    max.lastCustomerMessageAt = update.customerMessageAt;
+    max.windowClosesAt = new Date(nextWindowClosesAt(undefined, update.customerMessageAt.getTime()));
+  }
+  if (update.messageAt) max.lastMessageAt = update.messageAt;
+  return max;
+}
+
+/** A conversation opened by its first event, with what that event brings. */
+function newConversation(input: ConversationOf, account: LinkedAccount, openedAt: Date, changes: Record<string, unknown>): Conversation {
+  return {
+    _id: input.conversationId,
+    conversationId: input.conversationId,
+    channelId: account.channelId,
+    igAccountId: input.igAccountId,
+    igsid: input.igsid,
+    state: 'open',
+    workflowId: input.workflowId,
+    openedAt,
+    lastCustomerMessageAt: null,
+    windowClosesAt: null,
+    lastMessageAt: null,
+    lastReadMid: null,
+    lastReferral: null,
+    closedAt: null,
+    ...changes,
+  };
+}
+
+export function createConversationWrites(deps: { models: Pick<Models, 'conversations'>; now: () => number }) {
+  const { models, now } = deps;
+
+  async function touchConversation(input: ConversationOf, account: LinkedAccount, update: ConversationTouch): Promise<void> {
+    const max = laterTimes(update);
+    const changes = { ...(Object.keys(max).length > 0 ? { $max: max } : {}), ...(update.set ? { $set: update.set } : {}) };
+    const apply = async (): Promise<boolean> => Object.keys(changes).length > 0 && (await models.conversations.updateOne({ _id: input.conversationId }, changes)).matchedCount > 0;
+    if (await apply()) return;
+    const created = newConversation(input, account, new Date(now()), { ...max, ...update.set });
+    // Lost a race with another writer of the same conversation: apply the changes to what it created.
+    if (!(await insertIfAbsent(models.conversations, { ...created }))) await apply();
+  }
+
+  async function closeConversation(input: CloseConversationInput): Promise<void> {
+    await models.conversations.updateOne({ _id: input.conversationId }, { $set: { state: 'closed', closedAt: new Date(input.closedAt) } });
+  }
+
+  return { touchConversation, closeConversation };
+}
+
+export type ConversationWrites = ReturnType<typeof createConversationWrites>;
