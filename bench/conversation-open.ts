@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Emulator } from '../emulator/app';
-import type { IgUser } from '../emulator/state';
+import type { IgUser } from '../emulator/state-records';
 import type { Models } from '../src/db/models';
 import { storedEventsOf } from '../src/inbound/delivery-events';
 import type { DispatchableEvent, InboundDispatcher } from '../src/inbound/dispatcher';

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { EmulatorClock } from './clock';
 import type { Logger } from './logger';
-import type { EmulatedApp } from './state';
+import type { EmulatedApp } from './state-records';
 
 export interface CallbackDelivery {
   kind: 'deauthorize' | 'data_deletion';

@@ -1,3 +1,6 @@
+export const HOUR_MS = 60 * 60 * 1000;
+export const DAY_MS = 24 * HOUR_MS;
+
 /**
  * The emulator's notion of now: real time plus an offset the control API moves, so windows (24 h / 7 days),
  * token lifetimes (1 h / 60 days) and story lives (24 h) can be crossed in a test without waiting.

@@ -57,6 +57,10 @@ export class GraphError extends Error {
   }
 }
 
+export function isGraphError(error: unknown): error is GraphError {
+  return error instanceof GraphError;
+}
+
 function formatMetaDate(epochMs: number): string {
   // Meta writes e.g. "Tuesday, 05-Aug-25 10:00:00 PDT"; UTC keeps it deterministic here.
   const date = new Date(epochMs);

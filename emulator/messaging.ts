@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { graphErrors } from './graph-errors';
 import { placeholderMedia, type PlaceholderKind } from './placeholder-media';
-import type { EmulatorState, StoredAttachment, StoredMessage } from './state';
+import type { EmulatorState } from './state';
+import type { StoredAttachment, StoredMessage } from './state-records';
 import type { MessagingEvent } from './webhook-schema';
 import type { WebhookSender } from './webhook-sender';
 

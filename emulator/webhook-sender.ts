@@ -7,7 +7,8 @@
 import type { EmulatorClock } from './clock';
 import type { Logger } from './logger';
 import { serializeLikeMeta, signatureSha1, signatureSha256 } from './meta-json';
-import type { EmulatedApp, EmulatorState } from './state';
+import type { EmulatorState } from './state';
+import type { EmulatedApp } from './state-records';
 import { parseWebhookPayload, type MessagingEvent } from './webhook-schema';
 
 export interface DeliverySwitches {

@@ -5,12 +5,14 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { changePassword, killTokens, removeApp, tokenProblem } from '../access-tokens';
 import type { AppCallbacks } from '../app-callbacks';
-import type { EmulatorClock } from '../clock';
+import { DAY_MS, type EmulatorClock } from '../clock';
 import { faultRuleSchema, profileFaultRuleSchema, type FaultSwitches, type ProfileFaultRule } from '../faults';
 import { GraphError } from '../graph-errors';
 import { customerActionSchema, type Messaging } from '../messaging';
-import { DAY_MS, type EmulatorState, type TokenRecord } from '../state';
+import type { EmulatorState } from '../state';
+import type { TokenRecord } from '../state-records';
 import type { WebhookSender } from '../webhook-sender';
 import { completeLogin, parseScopes } from './dialog';
 
@@ -41,7 +43,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'body'): 
 
 /** Tokens are masked in listings: the control API is for tests, but its answers end up in logs too. */
 function describeToken(state: EmulatorState, token: TokenRecord) {
-  const problem = state.tokenProblem(token);
+  const problem = tokenProblem(state, token);
   return {
     token: `${token.value.slice(0, 8)}…${token.value.slice(-4)}`,
     kind: token.kind,
@@ -310,7 +312,7 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
 
   router.post('/fb-users/:id/password', (req, res) => {
     const { password } = parse(z.object({ password: z.string().min(1) }), req.body);
-    res.json({ tokensInvalidated: state.changePassword(req.params.id, password) });
+    res.json({ tokensInvalidated: changePassword(state, req.params.id, password) });
   });
 
   /** The user removes the app: its tokens die, and Meta posts the app's deauthorize callback (reported here). */
@@ -319,7 +321,7 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
     const app = state.requireApp(appId);
     // Meta calls back only about a user who had authorized the app.
     const authorized = state.requireUser(req.params.id).grants.has(appId);
-    const tokensInvalidated = state.removeApp(req.params.id, appId);
+    const tokensInvalidated = removeApp(state, req.params.id, appId);
     const deauthorize = authorized ? await deps.appCallbacks.deauthorize(app, req.params.id) : null;
     res.json({ tokensInvalidated, deauthorize });
   });
@@ -339,7 +341,8 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
   /** Meta may end a session early without warning (190/463). Page tokens derived from it die with it. */
   router.post('/tokens/expire', (req, res) => {
     const token = tokenByValue(req);
-    const killed = state.killTokens(
+    const killed = killTokens(
+      state,
       (candidate) => candidate === token || (token.kind === 'USER' && candidate.kind === 'PAGE' && candidate.userId === token.userId && candidate.issuedAt === token.issuedAt),
       463,
     );

@@ -6,8 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
+import { issueAuthCode } from '../access-tokens';
 import { graphErrors } from '../graph-errors';
-import type { EmulatedApp, EmulatorState, FacebookUser, Grant } from '../state';
+import type { EmulatorState } from '../state';
+import type { EmulatedApp, FacebookUser, Grant } from '../state-records';
 
 export interface DialogRequest {
   clientId: string;
@@ -117,7 +119,7 @@ export function completeLogin(state: EmulatorState, request: DialogRequest, user
     pageIds,
     igAccountIds,
   };
-  const code = state.issueAuthCode({ appId: app.id, redirectUri: request.redirectUri, grant });
+  const code = issueAuthCode(state, { appId: app.id, redirectUri: request.redirectUri, grant });
   return { redirectUrl: redirectWith(request.redirectUri, { code: code.code, state: request.state }), code: code.code, grant };
 }
 
