@@ -50,7 +50,7 @@ import { createTokenCipher } from '../src/security/token-cipher';
 import { makeAccountWorkflowId } from '../src/temporal/names';
 import { startBenchStack, type BenchStack } from './bench-stack';
 import { describeHistories, readHistories } from './histories';
-import { describeMachine, distribution, ms, pool, rate, readBenchFlags, table } from './lib';
+import { benchUsage, describeMachine, distribution, ms, pool, rate, readBenchFlags, table } from './lib';
 import { mb, memoryNow } from './process-sampler';
 import { runBenchmark, type RunControl } from './run-control';
 import { seedChannel, type Account } from './seed-accounts';
@@ -86,13 +86,10 @@ interface Settings {
 }
 
 function usage(): string {
-  const lines = Object.entries(flags).map(([name, flag]) => `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default})`);
-  return [
-    'usage: npm run bench:accounts -- [flags]',
-    ...lines,
-    `  --${'no-build'.padEnd(22)} run the dist/worker.js there is, without building the engine first`,
-    `  --${'keep-logs'.padEnd(22)} keep the logs of the worker, Temporal and the database (env BENCH_KEEP_LOGS=1)`,
-  ].join('\n');
+  return benchUsage('bench:accounts', flags, {
+    'no-build': 'run the dist/worker.js there is, without building the engine first',
+    'keep-logs': 'keep the logs of the worker, Temporal and the database (env BENCH_KEEP_LOGS=1)',
+  });
 }
 
 function readSettings(argv: string[]): Settings {

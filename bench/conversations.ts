@@ -56,7 +56,7 @@ import { addCustomers, openConversations, readRecorded, storeFirstMessages, watc
 import { pickAtRandom, probeConversations, type ProbeResult, type ProbeTarget } from './conversation-probe';
 import { startEngineApi, type EngineApi } from './engine-api';
 import { describeHistories, readHistories } from './histories';
-import { describeMachine, distribution, ms, pool, rate, readBenchFlags, table } from './lib';
+import { benchUsage, describeMachine, distribution, ms, pool, rate, readBenchFlags, table } from './lib';
 import { mb, memoryNow } from './process-sampler';
 import { runBenchmark, type RunControl } from './run-control';
 import { seedChannel } from './seed-accounts';
@@ -97,13 +97,10 @@ interface Settings {
 }
 
 function usage(): string {
-  const lines = Object.entries(flags).map(([name, flag]) => `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default})`);
-  return [
-    'usage: npm run bench:conversations -- [flags]',
-    ...lines,
-    `  --${'no-build'.padEnd(22)} run the dist/worker.js there is, without building the engine first`,
-    `  --${'keep-logs'.padEnd(22)} keep the logs of the worker, the API, Temporal and the database (env BENCH_KEEP_LOGS=1)`,
-  ].join('\n');
+  return benchUsage('bench:conversations', flags, {
+    'no-build': 'run the dist/worker.js there is, without building the engine first',
+    'keep-logs': 'keep the logs of the worker, the API, Temporal and the database (env BENCH_KEEP_LOGS=1)',
+  });
 }
 
 function readSettings(argv: string[]): Settings {

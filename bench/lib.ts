@@ -126,6 +126,19 @@ export interface NumericFlag {
   help: string;
 }
 
+/**
+ * A benchmark's --help: its numeric flags (with `note` adding to a flag's line, e.g. its --quick value), then its
+ * switches, each with what it does.
+ */
+export function benchUsage<N extends string>(script: string, numeric: Record<N, NumericFlag>, switches: Record<string, string>, note: (name: N) => string = () => ''): string {
+  const line = (name: string, text: string): string => `  --${name.padEnd(22)} ${text}`;
+  return [
+    `usage: npm run ${script} -- [flags]`,
+    ...(Object.entries(numeric) as Array<[N, NumericFlag]>).map(([name, flag]) => line(name, `${flag.help} (env ${flag.env}, default ${flag.default}${note(name)})`)),
+    ...Object.entries(switches).map(([name, text]) => line(name, text)),
+  ].join('\n');
+}
+
 export interface BenchFlags<N extends string, B extends string> {
   number(name: N): number;
   given(name: B): boolean;

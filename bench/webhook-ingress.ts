@@ -39,7 +39,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ManagedProcess } from '../scripts/lib/processes';
 import { logWarnings } from './engine-processes';
-import { describeMachine, readBenchFlags } from './lib';
+import { benchUsage, describeMachine, readBenchFlags } from './lib';
 import { closedLoop, createMessageSource, createPoster, oneBatch, openLoop, type LoadResult, type MessageSource } from './webhook-load';
 import { createInboxReader, waitUntilReadable, type InboxReader } from './webhook-readable';
 import { allReadableAfterMs, cpuSpan, missing, printBatch, printClosedLoop, printCpu, printHoldsBack, printInboxChecks, printOpenLoop, sampleCpu, type Scenario } from './webhook-report';
@@ -86,17 +86,17 @@ interface Settings {
 }
 
 function usage(): string {
-  const lines = Object.entries(flags).map(([name, flag]) => {
-    const quick = QUICK[name as FlagName];
-    return `  --${name.padEnd(22)} ${flag.help} (env ${flag.env}, default ${flag.default}${quick === undefined ? '' : `, --quick ${quick}`})`;
-  });
-  return [
-    'usage: npm run bench:webhooks -- [flags]',
-    ...lines,
-    `  --${'quick'.padEnd(22)} the small sizes above, for a try on a busy machine (env BENCH_QUICK=1)`,
-    `  --${'no-build'.padEnd(22)} run the dist/ there is, without building the engine first`,
-    `  --${'keep-logs'.padEnd(22)} keep the logs of every process (env BENCH_KEEP_LOGS=1)`,
-  ].join('\n');
+  const quickNote = (name: FlagName): string => (QUICK[name] === undefined ? '' : `, --quick ${QUICK[name]}`);
+  return benchUsage(
+    'bench:webhooks',
+    flags,
+    {
+      quick: 'the small sizes above, for a try on a busy machine (env BENCH_QUICK=1)',
+      'no-build': 'run the dist/ there is, without building the engine first',
+      'keep-logs': 'keep the logs of every process (env BENCH_KEEP_LOGS=1)',
+    },
+    quickNote,
+  );
 }
 
 /** Every flag read and checked at once, so that a wrong one stops the run before anything starts. */
