@@ -11,6 +11,12 @@ import { storedEventsOf, type StoredEvent } from './delivery-events';
 import type { DispatchableEvent, InboundDispatcher } from './dispatcher';
 import { insertNewEvents } from './insert-new-events';
 
+/** A hand-over after the answer that failed is tried again after this pause, this many times in all. */
+const DISPATCH_RETRY_DELAY_MS = 1000;
+const DISPATCH_ATTEMPTS = 30;
+/** How long the keys of events whose insert failed are kept, waiting for Meta's redelivery (see `unconfirmed`). */
+const UNCONFIRMED_KEPT_MS = 10 * 60 * 1000;
+
 export interface WebhookIntakeDeps {
   models: Pick<Models, 'webhookEvents'>;
   dispatcher: Pick<InboundDispatcher, 'dispatch'>;
@@ -30,36 +36,85 @@ export interface WebhookIntake {
 export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
   const storeTimeoutMs = deps.storeTimeoutMs ?? 4000;
 
+  /**
+   * Keys of events whose insert was sent but failed or timed out, and when. The insert may have landed all the same
+   * (after the 503, or in a database that died before it answered): stored, claimed for a hand-over that never came,
+   * which the sweeper would only take once the claim is stale (minutes). Meta delivers them again; then they are found
+   * stored, and handed over at once. Kept in this process only: a redelivery to another replica leaves them to the
+   * sweeper.
+   */
+  const unconfirmed = new Map<string, number>();
+
+  function rememberUnconfirmed(events: StoredEvent[]): void {
+    const now = Date.now();
+    for (const [key, at] of unconfirmed) {
+      if (now - at <= UNCONFIRMED_KEPT_MS) break;
+      unconfirmed.delete(key);
+    }
+    for (const event of events) {
+      if (event.status !== 'pending') continue;
+      // Moved to the end, so that the oldest come first.
+      unconfirmed.delete(event.eventKey);
+      unconfirmed.set(event.eventKey, now);
+    }
+  }
+
   /** The events that were not stored before, or null when the delivery could not be stored. */
   async function store(events: StoredEvent[]): Promise<StoredEvent[] | null> {
+    let sent = false;
     try {
       // Mongoose holds operations back while the connection is down (10 s by default) and the driver waits 5 s for
       // a server: longer than Meta waits, so Meta saw a timeout instead of our 503. Fail at once when not
-      // connected, and give up on a slow insert before Meta does. An insert that still lands after the 503 is
-      // harmless: the redelivery is deduplicated and the sweeper dispatches what is pending.
+      // connected, and give up on a slow insert before Meta does.
       if (deps.models.webhookEvents.db.readyState !== ConnectionStates.connected) throw new Error('database not connected');
+      sent = true;
       return await withTimeout(insertNewEvents(deps.models.webhookEvents, events), storeTimeoutMs, 'storing webhook events');
     } catch (error) {
+      if (sent) rememberUnconfirmed(events);
       deps.logger.error('webhook events could not be stored; Meta will deliver again', { error: (error as Error).message, events: events.length });
       return null;
     }
   }
 
-  /** Not awaited by anyone: a failure leaves the events pending, and the sweeper retries them. */
-  function dispatchNew(inserted: StoredEvent[]): void {
-    const toDispatch: DispatchableEvent[] = inserted.filter((event) => event.status === 'pending');
+  /**
+   * Not awaited by anyone. The events are stored claimed by this process, and the sweeper leaves a claim alone until
+   * it is stale (minutes): a hand-over that fails (the database gone just after the answer) is tried again here, so
+   * that the events go as soon as it is back. Once the attempts are spent, or if this process stops, the sweeper's
+   * stale-claim round takes them over.
+   */
+  function dispatchNew(events: StoredEvent[]): void {
+    const toDispatch: DispatchableEvent[] = events.filter((event) => event.status === 'pending');
     if (toDispatch.length === 0) return;
-    deps.dispatcher.dispatch(toDispatch, { claimed: true }).catch((error: unknown) => {
-      deps.logger.warn('dispatch after acknowledgement failed; the sweeper retries', { error: (error as Error).message });
-    });
+    void (async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await deps.dispatcher.dispatch(toDispatch, { claimed: true });
+          return;
+        } catch (error) {
+          const spent = attempt >= DISPATCH_ATTEMPTS;
+          if (attempt === 1 || spent) {
+            const next = spent ? 'the sweeper takes the events over once their claim is stale' : 'trying again';
+            deps.logger.warn(`dispatch after acknowledgement failed; ${next}`, { attempt, error: (error as Error).message });
+          }
+          if (spent) return;
+          // Unref'd: a retry never keeps a stopping process alive (the sweeper covers what it leaves).
+          await new Promise((resolve) => setTimeout(resolve, DISPATCH_RETRY_DELAY_MS).unref());
+        }
+      }
+    })();
   }
 
   return {
     async receive(raw) {
-      const inserted = await store(storedEventsOf(raw, new Date()));
+      const events = storedEventsOf(raw, new Date());
+      const inserted = await store(events);
       if (inserted === null) return { stored: false };
       deps.metrics.webhookEventsStored(inserted.map((event) => event.kind));
-      return { stored: true, dispatchNew: () => dispatchNew(inserted) };
+      // Found stored, after an insert of ours that failed: nobody handed them over.
+      const insertedKeys = new Set(inserted.map((event) => event.eventKey));
+      const unclaimed = [...new Map(events.filter((event) => unconfirmed.has(event.eventKey) && !insertedKeys.has(event.eventKey)).map((event) => [event.eventKey, event])).values()];
+      for (const event of events) unconfirmed.delete(event.eventKey);
+      return { stored: true, dispatchNew: () => dispatchNew([...inserted, ...unclaimed]) };
     },
   };
 }

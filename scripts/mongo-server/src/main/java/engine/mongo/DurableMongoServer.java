@@ -3,6 +3,9 @@ package engine.mongo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
@@ -23,6 +26,15 @@ import io.netty.channel.Channel;
  * finished before it started). The file is written, not fsync-ed: what was acknowledged survives the death of this
  * process (SIGKILL included), like MongoDB's default write concern; with --fsync it also survives the machine's.
  *
+ * A commit also never falls in the middle of a command. mongo-java-server applies a command as several map writes
+ * (an insert puts the document, then its index entries; an update changes the document object in place), and a
+ * commit taken meanwhile (another command's group commit, or the store's own background and in-thread commits) put
+ * half a command in the file. After a kill, a webhook event was then in its collection but not in its _id index: no
+ * lookup by _id found it, and every redelivery's insert failed on it with an error that is not a duplicate key, so
+ * the delivery was refused for good. Commands now share a lock that a commit takes exclusively, and the store commits
+ * nothing by itself (without its background writer it also serializes the pages inside the commit, not beside
+ * the commands).
+ *
  * Usage: DurableMongoServer --file PATH [--host 127.0.0.1] [--port 27017] [--fsync]
  * (--ack-before-commit restores the stock behaviour, for bench/databases.ts to show what the wait costs and saves.)
  */
@@ -39,7 +51,12 @@ public final class DurableMongoServer {
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        MVStore store = new MVStore.Builder().fileName(options.file.toString()).open();
+        MVStore.Builder builder = new MVStore.Builder().fileName(options.file.toString());
+        if (!options.ackBeforeCommit) {
+            // No commits but the group commit's: no background writer, none from a writing thread.
+            builder.autoCommitDisabled().autoCommitBufferSize(0);
+        }
+        MVStore store = builder.open();
         DurableBackend backend = new DurableBackend(store, options.ackBeforeCommit ? null : new GroupCommit(store, options.fsync));
         backend.version(ServerVersion.MONGO_5_0);
         MongoServer server = new MongoServer(backend);
@@ -69,8 +86,19 @@ public final class DurableMongoServer {
 
         @Override
         public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
-            Document response = super.handleCommand(channel, databaseName, command, query);
-            if (groupCommit != null && !READ_ONLY_COMMANDS.contains(command.toLowerCase())) {
+            if (groupCommit == null) {
+                return super.handleCommand(channel, databaseName, command, query);
+            }
+            Document response;
+            // Shared among commands, exclusive to a commit: a commit sees each command's writes whole or not at all.
+            // Released before waiting for the commit, which takes it exclusively.
+            groupCommit.commandLock().lock();
+            try {
+                response = super.handleCommand(channel, databaseName, command, query);
+            } finally {
+                groupCommit.commandLock().unlock();
+            }
+            if (!READ_ONLY_COMMANDS.contains(command.toLowerCase())) {
                 groupCommit.awaitCommitCoveringWritesSoFar();
             }
             return response;
@@ -85,6 +113,7 @@ public final class DurableMongoServer {
     static final class GroupCommit {
         private final MVStore store;
         private final boolean fsync;
+        private final ReadWriteLock commandsAndCommit = new ReentrantReadWriteLock();
         private final Object lock = new Object();
         private long ticketsIssued;
         private long ticketsCommitted;
@@ -93,6 +122,11 @@ public final class DurableMongoServer {
         GroupCommit(MVStore store, boolean fsync) {
             this.store = store;
             this.fsync = fsync;
+        }
+
+        /** Held by a command while it runs (shared); a commit takes the store only between commands. */
+        Lock commandLock() {
+            return commandsAndCommit.readLock();
         }
 
         void awaitCommitCoveringWritesSoFar() {
@@ -129,9 +163,14 @@ public final class DurableMongoServer {
         }
 
         private void writeToFile() {
-            store.commit();
-            // commit() returns without storing when the store's own background writer committed first, possibly
-            // still on its way to the file: wait for every store operation already submitted.
+            commandsAndCommit.writeLock().lock();
+            try {
+                store.commit();
+            } finally {
+                commandsAndCommit.writeLock().unlock();
+            }
+            // Whatever the store may still have on its way to the file (nothing, without its background writer) is
+            // waited for before the writers are answered.
             store.getFileStore().executeFileStoreOperation(() -> {
             });
             if (fsync) {
