@@ -8,12 +8,13 @@ import { z } from 'zod';
 import { changePassword, killTokens, removeApp, tokenProblem } from '../access-tokens';
 import type { AppCallbacks } from '../app-callbacks';
 import { DAY_MS, type EmulatorClock } from '../clock';
-import { faultRuleSchema, profileFaultRuleSchema, type FaultSwitches, type ProfileFaultRule } from '../faults';
-import { GraphError } from '../graph-errors';
+import type { FaultSwitches, ProfileFaultRule } from '../faults';
 import { customerActionSchema, type Messaging } from '../messaging';
 import type { EmulatorState } from '../state';
 import type { TokenRecord } from '../state-records';
 import type { WebhookSender } from '../webhook-sender';
+import { controlError, exactlyOne, parse } from './control-input';
+import { createSwitchesRouter } from './control-switches';
 import { completeLogin, parseScopes } from './dialog';
 
 export interface ControlRoutesDeps {
@@ -27,18 +28,6 @@ export interface ControlRoutesDeps {
   /** Clears the world and seeds the default app and demo business again. */
   reset(options: { seedDemo: boolean }): void;
   verifyWebhook(appId: string): Promise<{ ok: boolean; status?: number; detail: string }>;
-}
-
-function controlError(message: string): GraphError {
-  return new GraphError({ code: 100, type: 'EmulatorControlException', message });
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'body'): z.output<S> {
-  const result = schema.safeParse(value ?? {});
-  if (!result.success) {
-    throw controlError(result.error.issues.map((issue) => `${[where, ...issue.path].join('.')}: ${issue.message}`).join('; '));
-  }
-  return result.data;
 }
 
 /** Tokens are masked in listings: the control API is for tests, but its answers end up in logs too. */
@@ -77,43 +66,9 @@ const seedBusinessSchema = z.object({
 
 const igUserSchema = z.object({ username: z.string().min(1), name: z.string().optional(), profilePic: z.string().optional() });
 
-function exactlyOne<T extends Record<string, unknown>>(keys: Array<keyof T & string>) {
-  return [(value: T) => keys.filter((key) => value[key] !== undefined).length === 1, { message: `give exactly one of ${keys.join(', ')}` }] as const;
-}
-
 const actorSchema = z
   .object({ igUserId: z.string().min(1).optional(), username: z.string().min(1).optional(), igsid: z.string().min(1).optional() })
   .refine(...exactlyOne(['igUserId', 'username', 'igsid']));
-
-const switchesSchema = z
-  .object({
-    duplicates: z.number().int().min(0).max(10),
-    reorder: z.boolean(),
-    batchSize: z.number().int().min(1).max(1000),
-    batchWindowMs: z.number().int().min(0).max(60_000),
-    hold: z.boolean(),
-    delayMs: z.number().int().min(0).max(600_000),
-  })
-  .partial();
-
-const senderOptionsSchema = z
-  .object({
-    timeoutMs: z.number().int().min(1).max(60_000),
-    retryDelaysMs: z.array(z.number().int().min(0).max(3_600_000)).min(1),
-    giveUpAfterMs: z.number().int().min(0),
-    legacySha1: z.boolean(),
-  })
-  .partial();
-
-const clockSchema = z
-  .object({
-    advanceMs: z.number().int().optional(),
-    advanceHours: z.number().optional(),
-    advanceDays: z.number().optional(),
-    setTo: z.number().int().positive().optional(),
-    reset: z.literal(true).optional(),
-  })
-  .refine(...exactlyOne(['advanceMs', 'advanceHours', 'advanceDays', 'setTo', 'reset']));
 
 const dialogSchema = z.object({
   client_id: z.string().min(1),
@@ -131,7 +86,7 @@ const dialogSchema = z.object({
 });
 
 export function createControlRouter(deps: ControlRoutesDeps): Router {
-  const { state, clock, webhooks, messaging, faults, profileFaults } = deps;
+  const { state, clock, messaging } = deps;
   const router = Router();
 
   function resolveIgUserId(actor: z.infer<typeof actorSchema>, igAccountId?: string): string {
@@ -398,92 +353,6 @@ export function createControlRouter(deps: ControlRoutesDeps): Router {
     res.json({ data });
   });
 
-  // --- clock ------------------------------------------------------------------------------------------------
-
-  router.get('/clock', (_req, res) => {
-    res.json({ now: clock.now(), offsetMs: clock.offsetMs() });
-  });
-
-  router.post('/clock', (req, res) => {
-    const input = parse(clockSchema, req.body);
-    if (input.advanceMs !== undefined) clock.advance(input.advanceMs);
-    else if (input.advanceHours !== undefined) clock.advance(Math.round(input.advanceHours * 3_600_000));
-    else if (input.advanceDays !== undefined) clock.advance(Math.round(input.advanceDays * DAY_MS));
-    else if (input.setTo !== undefined) clock.set(input.setTo);
-    else clock.reset();
-    res.json({ now: clock.now(), offsetMs: clock.offsetMs() });
-  });
-
-  // --- webhook delivery -------------------------------------------------------------------------------------
-
-  router.get('/webhooks/switches', (_req, res) => {
-    res.json({ switches: webhooks.switches(), options: webhooks.options() });
-  });
-
-  router.put('/webhooks/switches', (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const { options, ...switchChanges } = body;
-    const switches = webhooks.setSwitches(parse(switchesSchema, switchChanges));
-    const sender = options === undefined ? webhooks.options() : webhooks.setOptions(parse(senderOptionsSchema, options, 'options'));
-    res.json({ switches, options: sender });
-  });
-
-  router.post('/webhooks/flush', (_req, res) => {
-    webhooks.flush();
-    res.json({ ok: true });
-  });
-
-  router.post('/webhooks/wait-idle', async (req, res) => {
-    const { timeoutMs } = parse(z.object({ timeoutMs: z.number().int().min(0).max(120_000).default(10_000) }), req.body);
-    res.json({ idle: await webhooks.waitForIdle(timeoutMs) });
-  });
-
-  router.get('/webhooks/alerts', (_req, res) => {
-    res.json({ data: webhooks.alerts() });
-  });
-
-  router.get('/deliveries', (req, res) => {
-    const { appId, state: wanted } = parse(z.object({ appId: z.string().optional(), state: z.string().optional() }), req.query, 'query');
-    const data = webhooks.deliveries().filter((delivery) => (appId === undefined || delivery.appId === appId) && (wanted === undefined || delivery.state === wanted));
-    res.json({ data });
-  });
-
-  router.delete('/deliveries', (_req, res) => {
-    webhooks.clearLog();
-    res.json({ ok: true });
-  });
-
-  // --- Send API faults --------------------------------------------------------------------------------------
-
-  router.get('/faults/send-api', (_req, res) => {
-    res.json({ rule: faults.current() });
-  });
-
-  router.put('/faults/send-api', (req, res) => {
-    faults.set(parse(faultRuleSchema, req.body));
-    res.json({ rule: faults.current() });
-  });
-
-  router.delete('/faults/send-api', (_req, res) => {
-    faults.clear();
-    res.json({ rule: null });
-  });
-
-  // --- Profile API faults (GET /{igsid}) ----------------------------------------------------------------------
-
-  router.get('/faults/profile-api', (_req, res) => {
-    res.json({ rule: profileFaults.current() });
-  });
-
-  router.put('/faults/profile-api', (req, res) => {
-    profileFaults.set(parse(profileFaultRuleSchema, req.body));
-    res.json({ rule: profileFaults.current() });
-  });
-
-  router.delete('/faults/profile-api', (_req, res) => {
-    profileFaults.clear();
-    res.json({ rule: null });
-  });
-
+  router.use(createSwitchesRouter(deps));
   return router;
 }
