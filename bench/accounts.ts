@@ -54,7 +54,7 @@ import { benchUsage, describeMachine, distribution, ms, pool, rate, readBenchFla
 import { mb, memoryNow } from './process-sampler';
 import { runBenchmark, type RunControl } from './run-control';
 import { seedChannel, type Account } from './seed-accounts';
-import { defaultWorkflowCacheSize, describeWorkerLog } from './worker-process';
+import { describeWorkerLog } from './worker-process';
 
 const WORKER_RSS_TARGET_BYTES = 1.5 * 2 ** 30;
 const TARGET_ACCOUNTS = 10_000;
@@ -347,7 +347,6 @@ async function main(control: RunControl): Promise<number> {
   control.setKeepLogs(settings.keepLogs);
   const runTag = String(randomInt(10_000, 100_000));
   const startedAt = performance.now();
-  const cache = defaultWorkflowCacheSize();
   console.log('Account lifecycle benchmark');
   console.log(`machine:  ${describeMachine()}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log(
@@ -363,7 +362,7 @@ async function main(control: RunControl): Promise<number> {
     countAtEmulator: (req) => req.url?.includes('/debug_token') === true,
   });
   console.log(
-    `worker:   workflow cache ${cache.workflows} workflows (the SDK's default for a V8 heap limit of ${cache.heapLimitMb.toFixed(0)} MB)${settings.accounts > cache.workflows ? `: the other ${settings.accounts - cache.workflows} are evicted and replayed when their timers fire` : ''}`,
+    `worker:   workflow cache ${stack.config.temporal.maxCachedWorkflows} workflows (WORKER_MAX_CACHED_WORKFLOWS)${settings.accounts > stack.config.temporal.maxCachedWorkflows ? `: the other ${settings.accounts - stack.config.temporal.maxCachedWorkflows} are evicted and replayed when their timers fire` : ''}`,
   );
 
   const accounts = await seedAccounts(stack, settings, runTag);

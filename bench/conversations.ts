@@ -27,8 +27,8 @@
  *   - read-back: every event's `recordedAt` read once, for the figures of the open phase (kept out of its CPU);
  *   - probe: `probe-messages` open conversations picked at random each get a new message, one at a time, as Meta
  *     delivers it (a signed POST to the API's webhook route); figure: POST → `recordedAt`, which must be ≤ 1 s and in
- *     the same conversation. The worker's workflow cache holds a few thousand workflows (the SDK's default): past
- *     that, a probed workflow is replayed from its history first, which is what this measures.
+ *     the same conversation. The worker's workflow cache holds WORKER_MAX_CACHED_WORKFLOWS workflows (1,000 by
+ *     default): past that, a probed workflow is replayed from its history first, which is what this measures.
  *
  * Memory: VmRSS from /proc/<pid>/status once all are open and once settled, sampled through every phase for its
  * peak; VmHWM is the kernel's peak over the process's life (process-sampler.ts). The verdict takes the worker's VmHWM.
@@ -37,8 +37,7 @@
  *   npm run bench:conversations -- --conversations 100000        (the target's size)
  *   npm run bench:conversations -- --conversations 500           (a quick try; or BENCH_CONVERSATIONS=500)
  *
- * The worker's default workflow cache follows the V8 heap limit it shares with this process (same NODE_OPTIONS):
- * with NODE_OPTIONS=--max-old-space-size=512 it holds about 200 workflows, so a quick try probes evicted ones too.
+ * With WORKER_MAX_CACHED_WORKFLOWS=200 a quick try probes evicted workflows too.
  *
  * Ctrl-C (or SIGTERM, SIGHUP) stops every process it started. Exits 0 on PASS.
  */
@@ -60,7 +59,7 @@ import { benchUsage, describeMachine, distribution, ms, pool, rate, readBenchFla
 import { mb, memoryNow } from './process-sampler';
 import { runBenchmark, type RunControl } from './run-control';
 import { seedChannel } from './seed-accounts';
-import { defaultWorkflowCacheSize, describeWorkerLog } from './worker-process';
+import { describeWorkerLog } from './worker-process';
 
 const WORKER_RSS_TARGET_BYTES = 1.5 * 2 ** 30;
 const PROBE_TARGET_MS = 1_000;
@@ -304,7 +303,6 @@ async function main(control: RunControl): Promise<number> {
   control.setKeepLogs(settings.keepLogs);
   const runTag = String(randomInt(10_000, 100_000));
   const startedAt = performance.now();
-  const cache = defaultWorkflowCacheSize();
   console.log('Open conversations benchmark');
   console.log(`machine:  ${describeMachine()}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log(`settings: conversations=${settings.conversations} over ${settings.accounts} accounts, open-concurrency=${settings.openConcurrency}, probe-messages=${settings.probeMessages}, timeout ${seconds(settings.timeoutMs)} s`);
@@ -320,8 +318,8 @@ async function main(control: RunControl): Promise<number> {
   });
   const api = await startEngineApi(stack, path.join(stack.services.workDir, 'api.log'));
   control.launched.closers.push(() => api.close());
-  const evicted = settings.conversations > cache.workflows ? `: ${settings.conversations - cache.workflows} of the ${settings.conversations} are out of it once open, and replayed when a message comes` : '';
-  console.log(`worker:   workflow cache ${cache.workflows} workflows (the SDK's default for a V8 heap limit of ${cache.heapLimitMb.toFixed(0)} MB)${evicted}`);
+  const evicted = settings.conversations > stack.config.temporal.maxCachedWorkflows ? `: ${settings.conversations - stack.config.temporal.maxCachedWorkflows} of the ${settings.conversations} are out of it once open, and replayed when a message comes` : '';
+  console.log(`worker:   workflow cache ${stack.config.temporal.maxCachedWorkflows} workflows (WORKER_MAX_CACHED_WORKFLOWS)${evicted}`);
 
   const { customers, events } = await seedConversations(stack, settings, runTag);
   const run: Run = { settings, stack, api, customers, events };

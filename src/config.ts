@@ -87,6 +87,10 @@ const environmentSchema = z.object({
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
   // Activities mostly wait on the database: more in flight than it can serve only lengthens each one.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(32),
+  // Workflows kept in the worker's memory between their tasks (about 0.3-0.5 MB each); the others are replayed from
+  // their history when their next task comes. Bounded so the worker's memory does not grow with the open
+  // conversations and accounts (the SDK would size it from the heap limit: over 2,000 with a 4 GB heap).
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
 
   // Prometheus. The API serves /metrics on its own port. The worker serves nothing unless given a port: every
   // replica (and every test worker) would otherwise compete for one address.
@@ -144,7 +148,7 @@ export interface AppConfig {
   api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number; operatorToken: string | null };
   outbound: { waitLimitMs: number; mediaFetchTimeoutMs: number; mediaFetchAllowPrivateNetwork: boolean };
   inbound: { sweepIntervalMs: number; sweepIdleIntervalMs: number; profileStaleAfterMs: number };
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number; maxCachedWorkflows: number };
   metrics: {
     /** `Authorization: Bearer <token>` required on every /metrics when set. */
     token: string | null;
@@ -209,6 +213,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     },
     metrics: {
       token: e.METRICS_TOKEN ?? null,

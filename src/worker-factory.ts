@@ -83,5 +83,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     // The worker's own connection serves the activities that signal workflows.
     activities: createActivities({ ...deps, temporal: new Client({ connection: deps.connection, namespace: deps.config.temporal.namespace }) }),
     maxConcurrentActivityTaskExecutions: deps.config.temporal.maxConcurrentActivities,
+    maxCachedWorkflows: deps.config.temporal.maxCachedWorkflows,
   });
 }

@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     const config = loadConfig(LOCAL_KEYS);
     expect(config.env).toBe('development');
     expect(config.api.port).toBe(3000);
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'instagram-dm', uiUrl: 'http://127.0.0.1:8233', maxConcurrentActivities: 32 });
+    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'instagram-dm', uiUrl: 'http://127.0.0.1:8233', maxConcurrentActivities: 32, maxCachedWorkflows: 1000 });
     expect(config.meta.graphApiUrl).toBe('http://127.0.0.1:4010');
     expect(config.meta).toMatchObject({ appSecret: 'emulator-app-secret', webhookVerifyToken: 'emulator-verify-token' });
     expect(config.tokens.keyring.current.id).toBe('local-1');
