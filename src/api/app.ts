@@ -15,7 +15,7 @@ import { releaseHeldEvents } from '../inbound/held-events';
 import { createParkedEvents } from '../inbound/parked-events';
 import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
-import { createErrorHandler, notFoundHandler } from './errors';
+import { createErrorHandler, ERROR_LOGGED, notFoundHandler } from './errors';
 import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
 import { parseMultipartBody } from './multipart';
 import { buildRouter, type RouteDefinition, type RouteDocumentation } from './route-definitions';
@@ -93,9 +93,11 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
 
   // One line per request: refusals at info so an operator sees them; the rest at debug. No bodies, no headers.
+  // A failure the error handler logged (with its id) is not logged twice.
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      if (res.locals[ERROR_LOGGED] === true) return;
       const fields = { method: req.method, path: req.path, status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1_000_000n) };
       if (res.statusCode >= 400) deps.logger.info('request refused', fields);
       else deps.logger.debug('request', fields);
