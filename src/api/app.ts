@@ -16,6 +16,7 @@ import { createParkedEvents } from '../inbound/parked-events';
 import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
 import { createErrorHandler, ERROR_LOGGED, notFoundHandler } from './errors';
+import { createMethodNotAllowedHandler } from './method-not-allowed';
 import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
 import { parseMultipartBody } from './multipart';
 import { buildRouter, type RouteDefinition, type RouteDocumentation } from './route-definitions';
@@ -159,6 +160,7 @@ export function createApp(deps: AppDeps): Express {
   // Each route reads its own body (JSON or multipart) as its declaration says.
   app.use(buildRouter([...docsRoutes, ...apiRoutes], routerDeps));
 
+  app.use(createMethodNotAllowedHandler(documentedRoutes));
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;
