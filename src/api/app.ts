@@ -67,7 +67,7 @@ const API_INFO: DocumentInfo = {
   title: 'Instagram DM engine',
   version: 'v1',
   description:
-    "Instagram Direct Messages in a customer-support inbox. The inbox routes need `Authorization: Bearer <API key>` of a manager and answer only for that manager's channel: anything of another channel is 404. Errors are `{error: {type, message, details?}}`; lists page with opaque cursors (`nextCursor`, null at the end).",
+    "Instagram Direct Messages in a customer-support inbox. The inbox routes need `Authorization: Bearer <API key>` of a manager and answer only for that manager's channel: anything of another channel is 404. Errors are `{error: {type, message, details?}}`: a client's mistake is a 4xx that names it (on every path a method the path does not serve is 405 with `Allow`, a path parameter that is not valid percent-encoding is 400 InvalidPathEncoding), and a 500 is a fault of the engine whose `errorId` the operator finds in the log. Links that came from Meta are served only as `http:` or `https:`; any other is withheld and marked (`RemovedLink`). Lists page with opaque cursors (`nextCursor`, null at the end).",
   tags: [
     { name: 'inbox', description: 'Conversations, messages and customers of a channel' },
     { name: 'me', description: "The key's own manager and their personal room of notices (D1)" },
