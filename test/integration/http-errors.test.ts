@@ -104,6 +104,12 @@ describe('HTTP errors', () => {
     });
   });
 
+  it('a query value that is not valid percent-encoding is read as it came, and refused for what it is', async () => {
+    const answer = await call('GET', `/v1/channels/${mine.channelId}/conversations?cursor=${BAD_ENCODING}&limit=%FF`, { headers: withKey() });
+    expectRefusal(answer, 400, 'ValidationFailed');
+    expect(answer.body.error.details.problems.join('; ')).toMatch(/query\.(cursor|limit)/);
+  });
+
   describe('Content-Encoding', () => {
     const garbage = Buffer.from('this is not gzip at all');
     const truncated = gzipSync(Buffer.from(JSON.stringify({ name: 'Kim' }))).subarray(0, 12);
