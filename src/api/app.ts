@@ -15,7 +15,8 @@ import { releaseHeldEvents } from '../inbound/held-events';
 import { createParkedEvents } from '../inbound/parked-events';
 import { claimRepresentativeIfNone, createLinkedAccounts, type LinkedAccounts } from '../linking/linked-accounts';
 import { createAuthenticator } from './auth';
-import { createErrorHandler, notFoundHandler } from './errors';
+import { createErrorHandler, ERROR_LOGGED, notFoundHandler } from './errors';
+import { createMethodNotAllowedHandler } from './method-not-allowed';
 import { buildOpenApiDocument, type DocumentInfo, type OpenApiDocument } from './openapi';
 import { parseMultipartBody } from './multipart';
 import { buildRouter, type RouteDefinition, type RouteDocumentation } from './route-definitions';
@@ -66,7 +67,7 @@ const API_INFO: DocumentInfo = {
   title: 'Instagram DM engine',
   version: 'v1',
   description:
-    "Instagram Direct Messages in a customer-support inbox. The inbox routes need `Authorization: Bearer <API key>` of a manager and answer only for that manager's channel: anything of another channel is 404. Errors are `{error: {type, message, details?}}`; lists page with opaque cursors (`nextCursor`, null at the end).",
+    "Instagram Direct Messages in a customer-support inbox. The inbox routes need `Authorization: Bearer <API key>` of a manager and answer only for that manager's channel: anything of another channel is 404. Errors are `{error: {type, message, details?}}`: a client's mistake is a 4xx that names it (on every path a method the path does not serve is 405 with `Allow`, a path parameter that is not valid percent-encoding is 400 InvalidPathEncoding), and a 500 is a fault of the engine whose `errorId` the operator finds in the log. Links that came from Meta are served only as `http:` or `https:`; any other is withheld and marked (`RemovedLink`). Lists page with opaque cursors (`nextCursor`, null at the end).",
   tags: [
     { name: 'inbox', description: 'Conversations, messages and customers of a channel' },
     { name: 'me', description: "The key's own manager and their personal room of notices (D1)" },
@@ -93,9 +94,11 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
 
   // One line per request: refusals at info so an operator sees them; the rest at debug. No bodies, no headers.
+  // A failure the error handler logged (with its id) is not logged twice.
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      if (res.locals[ERROR_LOGGED] === true) return;
       const fields = { method: req.method, path: req.path, status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1_000_000n) };
       if (res.statusCode >= 400) deps.logger.info('request refused', fields);
       else deps.logger.debug('request', fields);
@@ -157,6 +160,7 @@ export function createApp(deps: AppDeps): Express {
   // Each route reads its own body (JSON or multipart) as its declaration says.
   app.use(buildRouter([...docsRoutes, ...apiRoutes], routerDeps));
 
+  app.use(createMethodNotAllowedHandler(documentedRoutes));
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;

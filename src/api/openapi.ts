@@ -110,11 +110,15 @@ function impliedResponses(route: RouteDocumentation): ResponseSpecs {
   // A route served by hand (the webhooks) declares all of its answers itself.
   if (!('handler' in route)) return implied;
   const error = (description: string) => ({ description, schema: errorBodySchema });
-  if (route.params || route.query || route.headers || route.body) implied[400] = error('ValidationFailed: a parameter or the body is not valid; the message names each field (InvalidJson: the body is not JSON)');
+  if (route.params || route.query || route.headers || route.body) {
+    implied[400] = error(
+      'ValidationFailed: a parameter or the body is not valid; the message names each field. InvalidPathEncoding: a path parameter is not valid percent-encoded UTF-8. InvalidJson: the body is not JSON; JsonTooDeep: it nests too deep; InvalidContentEncoding: it is not what its Content-Encoding says',
+    );
+  }
   if (route.auth !== 'none') implied[401] = error('Unauthenticated: no `Authorization: Bearer <key>`, a malformed one, or a key that is not valid');
   if (route.body) {
     implied[413] = error('PayloadTooLarge: the body is over the limit');
-    implied[415] = error('UnsupportedMediaType: the body is not of a content type this route reads');
+    implied[415] = error('UnsupportedMediaType: the body is not of a content type this route reads; UnsupportedEncoding: a Content-Encoding other than gzip, deflate or br (none for multipart)');
   }
   return implied;
 }

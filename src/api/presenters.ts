@@ -8,6 +8,7 @@ import { isAnonymous, type Customer } from '../db/models/customer';
 import type { Member } from '../db/models/member';
 import { messageStatuses, type Message } from '../db/models/message';
 import { namedSchema } from './schema-names';
+import { removedLinkSchema, shownLink } from './shown-links';
 
 const isoTime = z.iso.datetime();
 const toIso = (value: Date | number | string): string => new Date(value).toISOString();
@@ -24,7 +25,8 @@ export const customerSchema = namedSchema(
     igsid: z.string().describe('Instagram-scoped id of the customer, per linked account'),
     username: z.string().nullable(),
     name: z.string().nullable(),
-    profilePicUrl: z.string().nullable(),
+    profilePicUrl: z.string().nullable().describe('An https or http link, or null (none, or withheld: see profilePicUrlRemoved)'),
+    profilePicUrlRemoved: removedLinkSchema.nullable().describe('Set when Meta gave a picture link that is not served'),
     anonymous: z.boolean().describe('No name or no profile picture (B2)'),
     displayName: z.string().nullable(),
     member: memberSummarySchema.nullable(),
@@ -68,8 +70,27 @@ export const messageSchema = namedSchema(
     senderType: z.enum(['customer', 'manager', 'bot', 'system']),
     kind: z.string().describe('text, image, video, audio, file, story_reply, story_mention, post_share, reel_share, story_share, link, postback, unsupported'),
     text: z.string().nullable(),
-    attachments: z.array(z.object({ type: z.string(), url: z.string().nullable(), title: z.string().nullable(), mediaId: z.string().nullable() })).describe('Media are links, never embedded (B4)'),
-    story: z.object({ id: z.string().nullable(), url: z.string().nullable(), expiresAt: isoTime, available: z.boolean() }).nullable().describe('A story lives 24 hours (B7)'),
+    attachments: z
+      .array(
+        z.object({
+          type: z.string(),
+          url: z.string().nullable().describe('An https or http link, or null (none, or withheld: see urlRemoved)'),
+          urlRemoved: removedLinkSchema.nullable().describe('Set when Meta gave a link that is not served'),
+          title: z.string().nullable(),
+          mediaId: z.string().nullable(),
+        }),
+      )
+      .describe('Media are links, never embedded (B4)'),
+    story: z
+      .object({
+        id: z.string().nullable(),
+        url: z.string().nullable().describe('An https or http link, or null (none, or withheld: see urlRemoved)'),
+        urlRemoved: removedLinkSchema.nullable().describe('Set when Meta gave a link that is not served'),
+        expiresAt: isoTime,
+        available: z.boolean(),
+      })
+      .nullable()
+      .describe('A story lives 24 hours (B7)'),
     replyToMid: z.string().nullable(),
     sentAt: isoTime.describe('Meta’s timestamp: the customer’s order (B11)'),
     status: z.enum(messageStatuses as [string, ...string[]]),
@@ -105,12 +126,14 @@ export function presentMemberSummary(member: Member | null | undefined): z.input
 /** `member`: the member it was merged into, when that member is of the asking channel (else null). */
 export function presentCustomer(customer: Customer, member: Member | null | undefined): z.input<typeof customerSchema> {
   const anonymous = isAnonymous(customer);
+  const picture = shownLink(customer.profilePicUrl);
   return {
     igAccountId: customer.igAccountId,
     igsid: customer.igsid,
     username: customer.username,
     name: customer.name,
-    profilePicUrl: customer.profilePicUrl,
+    profilePicUrl: picture.url,
+    profilePicUrlRemoved: picture.removed,
     anonymous,
     displayName: anonymous ? 'Anonymous' : (customer.name ?? customer.username),
     member: presentMemberSummary(member),
@@ -155,9 +178,11 @@ export function presentMessage(message: Message, now: number): z.input<typeof me
     senderType: message.senderType,
     kind: message.kind,
     text: message.text,
-    attachments: message.attachments.map((attachment) => ({ type: attachment.type, url: attachment.url, title: attachment.title, mediaId: attachment.mediaId })),
-    // B7: a story lives 24 hours; the inbox says when its link no longer opens.
-    story: message.story ? { id: message.story.id, url: message.story.url, expiresAt: toIso(message.story.expiresAt), available: message.story.expiresAt > now } : null,
+    attachments: message.attachments.map((attachment) => {
+      const link = shownLink(attachment.url);
+      return { type: attachment.type, url: link.url, urlRemoved: link.removed, title: attachment.title, mediaId: attachment.mediaId };
+    }),
+    story: presentStory(message.story, now),
     replyToMid: message.replyToMid,
     sentAt: toIso(message.sentAt),
     status: message.status,
@@ -175,6 +200,13 @@ export function presentMessage(message: Message, now: number): z.input<typeof me
           ? 'This story is no longer available.'
           : null,
   };
+}
+
+/** B7: a story lives 24 hours; the inbox says when its link no longer opens. */
+function presentStory(story: Message['story'], now: number): z.input<typeof messageSchema>['story'] {
+  if (!story) return null;
+  const link = shownLink(story.url);
+  return { id: story.id, url: link.url, urlRemoved: link.removed, expiresAt: toIso(story.expiresAt), available: story.expiresAt > now };
 }
 
 export function presentMember(member: Member): z.input<typeof memberSchema> {

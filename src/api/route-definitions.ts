@@ -8,6 +8,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { z } from 'zod';
 import type { Manager } from '../db/models/manager';
 import { errorBodySchema, HttpError, validationError, type RequestPart } from './errors';
+import { assertJsonDepth } from './json-depth';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -185,7 +186,8 @@ export interface RouterDeps {
 
 export function buildRouter(routes: readonly RouteDefinition[], deps: RouterDeps): Router {
   const router = Router();
-  const parseJson = express.json({ limit: deps.jsonLimit ?? '256kb', type: ['application/json', 'application/*+json'] });
+  // The depth is judged on the bytes (after any Content-Encoding is undone), before the body is parsed.
+  const parseJson = express.json({ limit: deps.jsonLimit ?? '256kb', type: ['application/json', 'application/*+json'], verify: (_req, _res, bytes) => assertJsonDepth(bytes) });
   for (const route of routes) {
     assertParamsDeclared(route);
     const handle: RequestHandler = async (req, res) => {
@@ -230,6 +232,9 @@ async function readBody(req: Request, res: Response, spec: BodySpec, parseJson: 
   }
   if (spec.multipart && req.is('multipart/form-data')) {
     if (!parseMultipart) throw new Error('this route declares a multipart body but the app has no multipart parser');
+    // The multipart parser reads the bytes as they come: a compressed upload would only look malformed.
+    const encoding = req.get('content-encoding') ?? 'identity';
+    if (encoding.toLowerCase() !== 'identity') throw new HttpError(415, 'UnsupportedEncoding', `Content-Encoding ${encoding} is not supported for multipart/form-data: send the upload as it is`);
     const parsed = await parseMultipart(req, spec.multipart);
     const fields = validate(spec.multipart.fields, parsed.fields, 'body');
     const files: Record<string, UploadedFile> = {};

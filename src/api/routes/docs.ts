@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { allowHeader, methodNotAllowed } from '../method-not-allowed';
 import type { OpenApiDocument } from '../openapi';
 import { defineRoute, type RouteDefinition } from '../route-definitions';
 
@@ -38,12 +39,16 @@ export function createDocsAssetsHandler(): RequestHandler {
   const directory = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   return (req, res, next) => {
     const name = req.path.replace(/^\//, '');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (name !== 'init.js' && !SWAGGER_UI_FILES.has(name)) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const allow = allowHeader(['GET']);
+      res.set('Allow', allow);
+      return next(methodNotAllowed(req.method, req.baseUrl + req.path, allow));
+    }
     if (name === 'init.js') {
       res.type('application/javascript').send(INIT_SCRIPT);
       return;
     }
-    if (!SWAGGER_UI_FILES.has(name)) return next();
     res.sendFile(path.join(directory, name), { maxAge: '1h' });
   };
 }

@@ -31,6 +31,7 @@ export const mediaRouteDocs: RouteDocumentation[] = [
     params: z.object({ mediaId: z.string().regex(/^[0-9a-f]{64}$/) }),
     responses: {
       200: { description: 'The image (PNG or JPEG)', contentType: 'image/png', schema: z.string().describe('the image bytes') },
+      400: { description: 'InvalidPathEncoding: the id is not valid percent-encoded UTF-8', schema: errorBodySchema },
       404: { description: 'NotFound', schema: errorBodySchema },
     },
   },

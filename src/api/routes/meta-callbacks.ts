@@ -32,7 +32,12 @@ const dataDeletionAnswerSchema = z.object({
 });
 
 const callbackResponses = {
-  400: { description: 'InvalidSignedRequest: missing, malformed, not signed with the app secret, or another algorithm; nothing changed', schema: errorBodySchema },
+  400: {
+    description: 'InvalidSignedRequest: missing, malformed, not signed with the app secret, or another algorithm; nothing changed. InvalidContentEncoding: the body is not what its Content-Encoding says',
+    schema: errorBodySchema,
+  },
+  413: { description: 'PayloadTooLarge: the form is over 16 KB', schema: errorBodySchema },
+  415: { description: 'UnsupportedEncoding: a Content-Encoding other than gzip, deflate or br', schema: errorBodySchema },
   503: { description: 'StorageUnavailable: the database failed; sending the request again is harmless', schema: errorBodySchema },
 };
 

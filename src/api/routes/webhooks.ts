@@ -10,6 +10,7 @@ import type { WebhookIntake } from '../../inbound/webhook-intake';
 import type { EngineMetrics, WebhookAckOutcome } from '../../metrics/engine-metrics';
 import { verifySignature } from '../../security/webhook-signature';
 import { errorBodySchema, HttpError } from '../errors';
+import { assertJsonDepth, MAX_JSON_DEPTH } from '../json-depth';
 import type { RouteDocumentation } from '../route-definitions';
 
 /** Meta's delivery as the document describes it (the route reads the raw bytes: the signature is over them). */
@@ -57,8 +58,13 @@ export const webhookRouteDocs: RouteDocumentation[] = [
     rawBody: { description: "Meta's JSON envelope, as Meta signed it", contentType: 'application/json', schema: webhookEnvelopeSchema, required: true },
     responses: {
       200: { description: 'Stored', contentType: 'text/plain', schema: z.literal('EVENT_RECEIVED') },
+      400: {
+        description: `JsonTooDeep: signed, but nested more than ${MAX_JSON_DEPTH} levels deep; InvalidContentEncoding: the body is not what its Content-Encoding says`,
+        schema: errorBodySchema,
+      },
       401: { description: 'InvalidSignature: missing, malformed or not matching', schema: errorBodySchema },
       413: { description: 'PayloadTooLarge', schema: errorBodySchema },
+      415: { description: 'UnsupportedEncoding: a Content-Encoding other than gzip, deflate or br', schema: errorBodySchema },
       503: { description: 'StorageUnavailable: Meta delivers again', schema: errorBodySchema },
     },
   },
@@ -111,6 +117,8 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       const message = signature.reason === 'missing' ? 'X-Hub-Signature-256 header is missing' : signature.reason === 'malformed' ? 'X-Hub-Signature-256 is not of the form sha256=<64 hex digits>' : 'X-Hub-Signature-256 does not match the body';
       throw new HttpError(401, 'InvalidSignature', message);
     }
+    // Meta's deliveries nest about ten levels; a body nested thousands deep would overflow the recursive reading of it.
+    assertJsonDepth(raw);
 
     const intake = await deps.intake.receive(raw);
     if (!intake.stored) throw new HttpError(503, 'StorageUnavailable', 'the events could not be stored; deliver again later');
