@@ -1,6 +1,7 @@
 /** Entry point of the `api` process: webhook ingress, inbox API, health. */
 import type { Server } from 'node:http';
 import { createApp } from './api/app';
+import { answerMalformedRequests } from './api/malformed-requests';
 import { loadConfig } from './config';
 import { createDatabaseConnection, openWithRetry } from './db/connection';
 import { createModels, ensureIndexes } from './db/models';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const server: Server = app.listen(config.api.port, config.api.host, () => {
     logger.info('api listening', { url: config.api.publicBaseUrl, host: config.api.host, port: config.api.port });
   });
+  answerMalformedRequests(server);
   const aborted = new AbortController();
   // Events acknowledged while Temporal was unreachable (or by a replica that stopped) are dispatched from here.
   // Its rounds wait for the database like every other query.

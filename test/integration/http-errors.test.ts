@@ -8,7 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createApp } from '../../src/api/app';
 import { createLogger } from '../../src/logger';
@@ -220,6 +220,27 @@ describe('HTTP errors', () => {
       expectRefusal(await call('POST', '/webhooks/instagram', { headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(delivery) }, body: delivery }), 413, 'PayloadTooLarge');
       const form = `signed_request=${'a'.repeat(17 * 1024)}`;
       expectRefusal(await call('POST', '/meta/deauthorize', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }), 413, 'PayloadTooLarge');
+    });
+  });
+
+  describe("what node's HTTP parser refuses before the API sees it", () => {
+    it('a URL longer than the server accepts is 431 HeadersTooLarge with the JSON error body', async () => {
+      expectRefusal(await call('GET', `/v1/conversations/${'x'.repeat(20_000)}`, { headers: withKey() }), 431, 'HeadersTooLarge');
+    });
+
+    it('a request that is not HTTP is 400 MalformedRequest with the JSON error body, and the connection closed', async () => {
+      const { port } = new URL(engine.baseUrl);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n'));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(answer).toContain('Content-Type: application/json');
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Json;
+      expect(body.error.type).toBe('MalformedRequest');
     });
   });
 

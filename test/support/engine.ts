@@ -12,6 +12,7 @@ import { installQuietTemporalRuntime } from './temporal-runtime';
 import { e2eHistoriesFolder, saveTaskQueueHistories } from './e2e-histories';
 import type { Connection as MongooseConnection } from 'mongoose';
 import { createApp } from '../../src/api/app';
+import { answerMalformedRequests } from '../../src/api/malformed-requests';
 import { loadConfig, type AppConfig } from '../../src/config';
 import { connectDatabase } from '../../src/db/connection';
 import { createModels, ensureIndexes, type Models } from '../../src/db/models';
@@ -115,6 +116,7 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(options.listenOnConfiguredPort ? config.api.port : 0, '127.0.0.1', () => resolve(listening));
   });
+  answerMalformedRequests(server);
   const { port } = server.address() as AddressInfo;
   const sweeper = options.sweeper ? startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs }) : undefined;
 
