@@ -6,7 +6,7 @@
 import type { Models } from '../../db/models';
 import type { LinkedAccount } from '../../db/models/linked-account';
 import type { WebhookEvent } from '../../db/models/webhook-event';
-import { movesWindow, type InboundEventKind } from '../../domain/webhook-events';
+import { movesWindow, readStoredPayload, type InboundEventKind } from '../../domain/webhook-events';
 import { FailureType } from '../../temporal/failures';
 import type { RecordedInboundEvent, RecordInboundEventInput } from '../conversation-contract';
 import { ActivityError } from '../failures';
@@ -19,7 +19,7 @@ export interface EventToApply {
   event: WebhookEvent;
   input: RecordInboundEventInput;
   account: LinkedAccount;
-  /** The event as Meta sent it. */
+  /** The event as Meta sent it, read from its stored text (or, stored before, its object). */
   payload: Record<string, unknown>;
   recorded: RecordedInboundEvent;
 }
@@ -46,7 +46,10 @@ export function createEventRecorder(deps: EventRecorderDeps) {
     // Own properties only: a stored kind named like an Object member is not a kind the inbox shows.
     const record = Object.hasOwn(recorders, kind) ? recorders[kind as keyof KindRecorders] : undefined;
     if (!record) return outcomes.skip(event, input, `events of kind ${kind} are not shown in the inbox`);
-    return record({ event, input, account, payload: event.payload as Record<string, unknown>, recorded });
+    // Read at the ingress within the same bounds, so a dispatched event reads; the check stays for safety.
+    const payload = readStoredPayload(event.payload);
+    if (payload === null) return outcomes.skip(event, input, 'its stored text cannot be read within the bounds of an event');
+    return record({ event, input, account, payload, recorded });
   }
 
   /**
