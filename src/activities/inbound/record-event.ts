@@ -46,9 +46,10 @@ export function createEventRecorder(deps: EventRecorderDeps) {
     // Own properties only: a stored kind named like an Object member is not a kind the inbox shows.
     const record = Object.hasOwn(recorders, kind) ? recorders[kind as keyof KindRecorders] : undefined;
     if (!record) return outcomes.skip(event, input, `events of kind ${kind} are not shown in the inbox`);
-    // Read at the ingress within the same bounds, so a dispatched event reads; the check stays for safety.
+    // The ingress read it within the same bounds before dispatching it: a payload that does not read now was damaged
+    // since, and fails like any fault, so that it is retried and then parked with the reason, never skipped.
     const payload = readStoredPayload(event.payload);
-    if (payload === null) return outcomes.skip(event, input, 'its stored text cannot be read within the bounds of an event');
+    if (payload === null) throw new Error(`the stored payload of ${event._id} is not a JSON object within the bounds of an event`);
     return record({ event, input, account, payload, recorded });
   }
 
