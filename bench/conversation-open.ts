@@ -64,7 +64,9 @@ export async function storeFirstMessages(models: Models, emulator: Emulator, cus
   for (let start = 0; start < customers.length; start += DELIVERY_SIZE) {
     const batch = customers.slice(start, start + DELIVERY_SIZE);
     const raw = webhookBody(batch.map((customer, offset) => customerWrites(emulator, customer, `Hello, is order #${start + offset} on its way?`).entry));
-    const stored = storedEventsOf(raw, new Date());
+    const delivery = storedEventsOf(raw, new Date());
+    if (delivery.outcome !== 'events') throw new Error(`a delivery of ${batch.length} first messages was refused: ${delivery.entries} entries`);
+    const stored = delivery.events;
     const inserted = await insertNewEvents(models.webhookEvents, stored);
     if (inserted.length !== batch.length || stored.some((event, offset) => event.customerIgsid !== batch[offset]!.igsid)) {
       throw new Error(`a delivery of ${batch.length} first messages was stored as ${inserted.length} new events`);

@@ -68,6 +68,11 @@ const environmentSchema = z.object({
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   // With nothing to sweep, rounds back off to this: each reads the pending events, a scan on the local database.
   WEBHOOK_SWEEP_IDLE_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  // A signal Temporal refuses (not: cannot be reached) is tried this many times, backing off from the delay and
+  // doubling up to the longest one; then its events are parked with the reason instead of retried for ever.
+  WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  WEBHOOK_DISPATCH_REFUSAL_DELAY_MS: z.coerce.number().int().min(10).default(5_000),
+  WEBHOOK_DISPATCH_REFUSAL_MAX_DELAY_MS: z.coerce.number().int().min(10).default(5 * 60_000),
   // A customer's profile is fetched on the first message of each conversation and when older than this (B10).
   PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
   // How long a reply request may wait: for the conversation to take it, and for its outcome with `?wait=sent`.
@@ -147,7 +152,13 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   api: { host: string; port: number; publicBaseUrl: string; webhookMaxBodyBytes: number; operatorToken: string | null };
   outbound: { waitLimitMs: number; mediaFetchTimeoutMs: number; mediaFetchAllowPrivateNetwork: boolean };
-  inbound: { sweepIntervalMs: number; sweepIdleIntervalMs: number; profileStaleAfterMs: number };
+  inbound: {
+    sweepIntervalMs: number;
+    sweepIdleIntervalMs: number;
+    /** A signal Temporal refuses: tries and back-off before its events are parked. */
+    refusalRetry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+    profileStaleAfterMs: number;
+  };
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number; maxCachedWorkflows: number };
   metrics: {
     /** `Authorization: Bearer <token>` required on every /metrics when set. */
@@ -201,7 +212,12 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
       operatorToken: e.OPERATOR_TOKEN ?? null,
     },
-    inbound: { sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS, sweepIdleIntervalMs: e.WEBHOOK_SWEEP_IDLE_INTERVAL_MS, profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000 },
+    inbound: {
+      sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
+      sweepIdleIntervalMs: e.WEBHOOK_SWEEP_IDLE_INTERVAL_MS,
+      refusalRetry: { attempts: e.WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS, baseDelayMs: e.WEBHOOK_DISPATCH_REFUSAL_DELAY_MS, maxDelayMs: e.WEBHOOK_DISPATCH_REFUSAL_MAX_DELAY_MS },
+      profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000,
+    },
     outbound: {
       waitLimitMs: e.SEND_WAIT_LIMIT_MS,
       mediaFetchTimeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const models = createModels(database);
   const temporal = createTemporalAccess(config.temporal);
   const metrics = createApiMetrics();
-  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics });
+  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics, refusalRetry: config.inbound.refusalRetry });
   const app = createApp({ config, logger, temporal, database, models, dispatcher, metrics });
 
   // Listen first so /healthz and /readyz answer while the database is still coming up.

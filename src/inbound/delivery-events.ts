@@ -1,41 +1,32 @@
 /**
  * A webhook delivery as the documents the ingress stores: one per event, under its dedupe key, in the status it
- * starts in. Pure; webhook-intake.ts writes them.
+ * starts in, each holding its own JSON text as Meta sent it. Stored as text, never as an object: Meta's keys never
+ * become database keys, so no key (a NUL, a "$"), no array in an array and no depth can make a delivery unstorable.
+ * Pure; webhook-intake.ts writes them.
  */
+import { isUtf8 } from 'node:buffer';
 import type { WebhookEvent, WebhookEventStatus } from '../db/models/webhook-event';
-import { sha256Hex, splitWebhookPayload, type SplitEvent } from '../domain/webhook-events';
+import { sha256Hex, splitWebhookDelivery, type SplitEvent } from '../domain/webhook-events';
 
 export type StoredEvent = Omit<WebhookEvent, 'conversationId' | 'dispatchedAt' | 'recordedAt' | 'skipReason'> & { dispatchedAt?: Date };
 
+/** The documents to store, or a delivery refused whole before anything is stored. */
+export type DeliveryEvents = { outcome: 'events'; events: StoredEvent[] } | { outcome: 'too-many-entries'; entries: number; limit: number };
+
 /** Every event of one delivery, ready to insert; a pending one is already claimed for the dispatch that follows. */
-export function storedEventsOf(raw: Buffer, receivedAt: Date): StoredEvent[] {
-  return splitDelivery(raw, receivedAt.getTime()).map((event) => toStored(event, receivedAt));
+export function storedEventsOf(raw: Buffer, receivedAt: Date): DeliveryEvents {
+  // Not UTF-8 cannot be JSON; kept as base64, since as text its bytes would be lost.
+  if (!isUtf8(raw)) return { outcome: 'events', events: [toStored(wholeBodyEvent(raw, raw.toString('base64'), receivedAt.getTime(), 'body is not UTF-8 (kept as base64)'), receivedAt)] };
+  const text = raw.toString('utf8');
+  const split = splitWebhookDelivery(text, receivedAt.getTime());
+  if (split.outcome === 'too-many-entries') return split;
+  const events = split.outcome === 'events' ? split.events : [wholeBodyEvent(raw, text, receivedAt.getTime(), split.problem)];
+  return { outcome: 'events', events: events.map((event) => toStored(event, receivedAt)) };
 }
 
-/** The events of one delivery; a body that is not an Instagram webhook at all is kept whole, as one invalid event. */
-function splitDelivery(raw: Buffer, receivedAt: number): SplitEvent[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    return [wholeBodyEvent(raw, receivedAt, `body is not JSON: ${(error as Error).message}`)];
-  }
-  const split = splitWebhookPayload(body, receivedAt);
-  if (split.envelopeProblem !== null) return [wholeBodyEvent(raw, receivedAt, split.envelopeProblem)];
-  return split.events;
-}
-
-function wholeBodyEvent(raw: Buffer, receivedAt: number, problem: string): SplitEvent {
-  return {
-    eventKey: `body:${sha256Hex(raw)}`,
-    kind: 'unknown',
-    igAccountId: null,
-    customerIgsid: null,
-    mid: null,
-    occurredAt: receivedAt,
-    payload: raw.toString('utf8'),
-    problem,
-  };
+/** A body that is not an Instagram webhook at all is kept whole, as one invalid event. */
+function wholeBodyEvent(raw: Buffer, payload: string, receivedAt: number, problem: string): SplitEvent {
+  return { eventKey: `body:${sha256Hex(raw)}`, kind: 'unknown', igAccountId: null, customerIgsid: null, mid: null, occurredAt: receivedAt, payload, problem };
 }
 
 /** Kinds the inbox never dispatches: recorded as they came, with the reason. */
@@ -56,20 +47,9 @@ function toStored(event: SplitEvent, receivedAt: Date): StoredEvent {
     mid: event.mid,
     occurredAt: new Date(event.occurredAt),
     receivedAt,
-    payload: storableKeys(event.payload),
+    payload: event.payload,
     problem: event.kind === 'change' ? null : event.problem,
     // Claimed for the dispatch that follows the answer; the sweeper takes it over if that one fails or never runs.
     ...(initialStatus(event) === 'pending' ? { dispatchedAt: receivedAt, dispatchAttempts: 1 } : { dispatchAttempts: 0 }),
   };
-}
-
-/**
- * The payload with every key the database refuses made storable: FerretDB (and MongoDB before 5.0) refuse keys that
- * start with "$" or contain ".", and such a refusal used to answer 503 on every redelivery until Meta unsubscribed
- * the app. Those two characters become their full-width forms (＄, ．); every other key and value stays as sent.
- */
-function storableKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(storableKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.replace(/^\$/, '\uff04').replaceAll('.', '\uff0e'), storableKeys(inner)]));
 }

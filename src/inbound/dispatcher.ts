@@ -4,7 +4,7 @@
  * events until they go through, so nothing acknowledged to Meta is lost. Events of an account whose link expired
  * are `held` instead, until the account is re-authenticated (see held-events.ts).
  */
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Models } from '../db/models';
 import type { LinkStatus } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
@@ -25,6 +25,39 @@ export interface DispatcherDeps {
   metrics: Pick<EngineMetrics, 'inboundEventsHeld' | 'inboundEventRecorded'>;
   /** How many signals are in flight at once, across conversations. */
   concurrency?: number;
+  /** How often, and how far apart, a signal Temporal refuses is tried again before its events are parked. */
+  refusalRetry?: RefusalRetry;
+}
+
+/**
+ * A signal Temporal refuses (an id it will not take, an argument too large) fails the same way every time: its
+ * events are tried again `attempts` times in all, `baseDelayMs` apart and doubling up to `maxDelayMs`, the sweeper's
+ * rounds included, and then parked with the reason. Temporal being unreachable is no refusal: such events wait for
+ * it, however long, since nothing is wrong with them.
+ */
+export interface RefusalRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+const DEFAULT_REFUSAL_RETRY: RefusalRetry = { attempts: 8, baseDelayMs: 5_000, maxDelayMs: 5 * 60_000 };
+
+/** gRPC codes that say Temporal could not be reached, timed out or is overloaded: nothing about the event. */
+const UNREACHABLE_CODES: ReadonlySet<number> = new Set([1, 4, 8, 14]);
+
+/** Whether Temporal answered this signal with a refusal of what it carries (a gRPC error other than unreachable). */
+function isRefusal(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    if (isGrpcServiceError(cause)) return !UNREACHABLE_CODES.has(cause.code);
+  }
+  return false;
+}
+
+/** An error message short enough to keep on an event and in a log line (Temporal may echo a long id in it). */
+function shortMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
 }
 
 export interface DispatchableEvent {
@@ -34,6 +67,8 @@ export interface DispatchableEvent {
   occurredAt: Date;
   kind?: string;
   mid?: string | null;
+  /** How many times Temporal refused its signal so far (absent: never). */
+  dispatchRefusals?: number;
 }
 
 export interface DispatchReport {
@@ -89,6 +124,7 @@ interface AccountRoute {
 
 export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher {
   const concurrency = deps.concurrency ?? 16;
+  const refusalRetry = deps.refusalRetry ?? DEFAULT_REFUSAL_RETRY;
   const undispatchedListeners: Array<() => void> = [];
 
   /** The accounts that are linked (status other than 'unlinked'), by id; an account missing here is not linked. */
@@ -122,11 +158,41 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     });
   }
 
+  /**
+   * Counts a refusal on each event of the refused signal: tried again after a back-off, or parked with the reason
+   * once the attempts are spent. Conditional on `pending`, so an event applied or parked meanwhile keeps its status.
+   */
+  async function noteRefusal(events: DispatchableEvent[], error: unknown): Promise<void> {
+    const byRefusals = new Map<number, string[]>();
+    for (const event of events) {
+      const refusals = (event.dispatchRefusals ?? 0) + 1;
+      byRefusals.set(refusals, [...(byRefusals.get(refusals) ?? []), event.eventKey]);
+    }
+    for (const [refusals, eventKeys] of byRefusals) {
+      const filter = { _id: { $in: eventKeys }, status: 'pending' };
+      if (refusals >= refusalRetry.attempts) {
+        const problem = `Temporal refused the signal to its conversation ${refusals} times: ${shortMessage(error)}`;
+        await deps.models.webhookEvents.updateMany(filter, { $set: { status: 'parked', problem, dispatchRefusals: refusals, dispatchedAt: null, nextDispatchAt: null } });
+        deps.logger.warn('inbound events parked: Temporal refuses their signal', { events: eventKeys.length, attempts: refusals, error: shortMessage(error) });
+        continue;
+      }
+      const delayMs = Math.min(refusalRetry.baseDelayMs * 2 ** (refusals - 1), refusalRetry.maxDelayMs);
+      await deps.models.webhookEvents.updateMany(filter, { $set: { dispatchRefusals: refusals, nextDispatchAt: new Date(Date.now() + delayMs) } });
+    }
+  }
+
   const mailboxes = createConversationMailboxes<QueuedEvent>(async (workflowId, events) => {
     try {
       await signalConversation(events);
     } catch (error) {
-      deps.logger.warn('dispatch failed; the events stay pending for the sweeper', { workflowId, events: events.length, error: (error as Error).message });
+      // The workflow id names the customer: cut, since a refused one may be kilobytes long.
+      deps.logger.warn('dispatch failed; the events stay pending for the sweeper', { workflowId: workflowId.slice(0, 200), events: events.length, error: shortMessage(error) });
+      if (isRefusal(error)) {
+        await noteRefusal(
+          events.map((queued) => queued.event),
+          error,
+        ).catch((noted: unknown) => deps.logger.warn('a refused dispatch could not be counted; it is tried again', { error: shortMessage(noted) }));
+      }
       throw error;
     }
   }, concurrency);
@@ -224,12 +290,20 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     dispatch,
     onUndispatched: (listener) => void undispatchedListeners.push(listener),
     async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, limit = 1000 } = {}) {
-      const staleBefore = new Date(Date.now() - staleAfterMs);
-      // Pending only: held events wait for their account's re-authentication, whatever their age.
+      const now = new Date();
+      const staleBefore = new Date(now.getTime() - staleAfterMs);
+      // Pending only: held events wait for their account's re-authentication, whatever their age; refused ones wait
+      // for the end of their back-off.
       const pending = await deps.models.webhookEvents
         .find(
-          { status: 'pending', $or: [{ dispatchedAt: null, receivedAt: { $lt: olderThan } }, { dispatchedAt: { $lt: staleBefore } }] },
-          { eventKey: 1, igAccountId: 1, customerIgsid: 1, occurredAt: 1, kind: 1, mid: 1 },
+          {
+            status: 'pending',
+            $and: [
+              { $or: [{ dispatchedAt: null, receivedAt: { $lt: olderThan } }, { dispatchedAt: { $lt: staleBefore } }] },
+              { $or: [{ nextDispatchAt: null }, { nextDispatchAt: { $lte: now } }] },
+            ],
+          },
+          { eventKey: 1, igAccountId: 1, customerIgsid: 1, occurredAt: 1, kind: 1, mid: 1, dispatchRefusals: 1 },
         )
         .sort({ receivedAt: 1 })
         .limit(limit)

@@ -1,7 +1,7 @@
 /**
  * Parked events: an event the conversation workflow could not record within its bounded attempts is set aside as
  * `parked`, with the reason and the attempts (src/activities/inbound/event-outcomes.ts), so the customer's next
- * events go on. Here they are listed, and replayed once the cause is fixed.
+ * events go on; so is an event whose signal Temporal keeps refusing (src/inbound/dispatcher.ts). Here they are listed, and replayed once the cause is fixed.
  *
  * A replay makes the event pending again and hands it to the dispatcher, the path the ingress takes: it goes to its
  * conversation workflow, in Meta's order with the other events replayed with it (the workflow no longer remembers a
@@ -83,7 +83,8 @@ export function createParkedEvents(deps: ParkedEventsDeps) {
     const at = new Date(now());
     const claimed = await models.webhookEvents.updateOne(
       { _id: eventId, status: 'parked' },
-      { $set: { status: 'pending', dispatchedAt: at, replayedAt: at, problem: null }, $inc: { replays: 1, dispatchAttempts: 1 } },
+      // The refusals counted before are forgiven: a replay comes once the cause is fixed.
+      { $set: { status: 'pending', dispatchedAt: at, replayedAt: at, problem: null, dispatchRefusals: 0, nextDispatchAt: null }, $inc: { replays: 1, dispatchAttempts: 1 } },
     );
     return claimed.matchedCount > 0;
   }

@@ -26,8 +26,14 @@ export interface WebhookIntakeDeps {
   storeTimeoutMs?: number;
 }
 
-/** Stored: call `dispatchNew` once Meta has its answer. Not stored: Meta must deliver again. */
-export type IntakeResult = { stored: true; dispatchNew(): void } | { stored: false };
+/**
+ * Stored: call `dispatchNew` once Meta has its answer. Unavailable: not stored, Meta must deliver again. Too many
+ * entries: refused whole, nothing stored.
+ */
+export type IntakeResult =
+  | { outcome: 'stored'; dispatchNew(): void }
+  | { outcome: 'unavailable' }
+  | { outcome: 'too-many-entries'; entries: number; limit: number };
 
 export interface WebhookIntake {
   receive(raw: Buffer): Promise<IntakeResult>;
@@ -106,15 +112,17 @@ export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
 
   return {
     async receive(raw) {
-      const events = storedEventsOf(raw, new Date());
+      const delivery = storedEventsOf(raw, new Date());
+      if (delivery.outcome === 'too-many-entries') return delivery;
+      const { events } = delivery;
       const inserted = await store(events);
-      if (inserted === null) return { stored: false };
+      if (inserted === null) return { outcome: 'unavailable' };
       deps.metrics.webhookEventsStored(inserted.map((event) => event.kind));
       // Found stored, after an insert of ours that failed: nobody handed them over.
       const insertedKeys = new Set(inserted.map((event) => event.eventKey));
       const unclaimed = [...new Map(events.filter((event) => unconfirmed.has(event.eventKey) && !insertedKeys.has(event.eventKey)).map((event) => [event.eventKey, event])).values()];
       for (const event of events) unconfirmed.delete(event.eventKey);
-      return { stored: true, dispatchNew: () => dispatchNew([...inserted, ...unclaimed]) };
+      return { outcome: 'stored', dispatchNew: () => dispatchNew([...inserted, ...unclaimed]) };
     },
   };
 }

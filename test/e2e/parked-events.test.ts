@@ -63,7 +63,7 @@ describe('an event the conversation cannot record', () => {
     );
     // Tried once within its conversation's batch, then alone through the record activity's 10 attempts.
     expect(parked).toMatchObject({ igAccountId: world.igAccountId, customerIgsid: first.igsid, kind: 'postback', mid: tap.mid, attempts: 11, replays: 0 });
-    expect(parked.reason).toContain("reading 'postback'");
+    expect(parked.reason).toContain(`the stored payload of ${eventId} is not a JSON object`);
     expect((await storedEvent(eventId)).status).toBe('parked');
 
     // The customer's next messages went on, in the same conversation; the tap is not shown.

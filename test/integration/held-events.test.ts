@@ -3,7 +3,7 @@
  * re-authenticated (A7). The real API app, worker, database and Temporal dev server; webhooks signed here over the
  * exact bytes sent, the inbox read through its API with an owner's key.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createChannelDirectory } from '../../src/channels/directory';
 import type { Models } from '../../src/db/models';
@@ -48,7 +48,7 @@ describe('webhooks of an account that must be re-authenticated', () => {
   });
 
   async function linkAccount(status: LinkStatus): Promise<string> {
-    const igAccountId = `ig-held-${uid()}`;
+    const igAccountId = `1784${String(randomInt(1e12)).padStart(13, '0')}`;
     const account = newLinkedAccount({ igAccountId, channelId, pageId: `page-${igAccountId}`, username: `shop_${igAccountId}`, pageToken: { keyId: 'test', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' } });
     await engine.models.linkedAccounts.create({ ...account, status });
     return igAccountId;
@@ -112,13 +112,13 @@ describe('webhooks of an account that must be re-authenticated', () => {
     const ig = await linkAccount('reauth_required');
     const mid = () => `mid-${uid()}`;
     // Delivered newest first, in two deliveries: the customer wrote "one", "two", "three".
-    await postSigned(ig, [messagingItem(ig, 'c-held-1', mid(), 'three', TS + 2_000), messagingItem(ig, 'c-held-2', mid(), 'other customer', TS + 500)]);
-    await postSigned(ig, [messagingItem(ig, 'c-held-1', mid(), 'two', TS + 1_000), messagingItem(ig, 'c-held-1', mid(), 'one', TS)]);
+    await postSigned(ig, [messagingItem(ig, '1000000000000500', mid(), 'three', TS + 2_000), messagingItem(ig, '1000000000000501', mid(), 'other customer', TS + 500)]);
+    await postSigned(ig, [messagingItem(ig, '1000000000000500', mid(), 'two', TS + 1_000), messagingItem(ig, '1000000000000500', mid(), 'one', TS)]);
     await allHeld(ig, 4);
 
     expect(await conversationsOf(ig)).toEqual([]);
-    await expectNoConversationWorkflow(ig, 'c-held-1');
-    await expectNoConversationWorkflow(ig, 'c-held-2');
+    await expectNoConversationWorkflow(ig, '1000000000000500');
+    await expectNoConversationWorkflow(ig, '1000000000000501');
     // However old they get, held events are not the sweeper's.
     expect(await engine.dispatcher.sweep({ olderThan: new Date(Date.now() + 60_000), staleAfterMs: 0 })).toMatchObject({ dispatched: 0, held: 0 });
     expect(await statusesOf(ig)).toEqual(['held', 'held', 'held', 'held']);
@@ -128,8 +128,8 @@ describe('webhooks of an account that must be re-authenticated', () => {
 
     await setStatus(ig, 'active');
     expect(await release(ig)).toMatchObject({ released: 4, dispatched: 4, failed: 0, held: 0 });
-    expect(await textsShown(ig, 'c-held-1', 3)).toEqual(['one', 'two', 'three']);
-    expect(await textsShown(ig, 'c-held-2', 1)).toEqual(['other customer']);
+    expect(await textsShown(ig, '1000000000000500', 3)).toEqual(['one', 'two', 'three']);
+    expect(await textsShown(ig, '1000000000000501', 1)).toEqual(['other customer']);
     await eventually(async () => ((await statusesOf(ig)).every((status) => status === 'recorded') ? true : undefined), 'every event recorded');
     expect(await release(ig)).toMatchObject({ released: 0, dispatched: 0 });
     expect(await recordedCount()).toBe(recordedBefore + 4);
@@ -140,12 +140,12 @@ describe('webhooks of an account that must be re-authenticated', () => {
     const ig = await linkAccount('reauth_required');
     const texts = ['a', 'b', 'c', 'd', 'e'];
     // One delivery, newest first.
-    await postSigned(ig, texts.map((text, index) => messagingItem(ig, 'c-slices', `mid-${uid()}`, text, TS + index * 100)).reverse());
+    await postSigned(ig, texts.map((text, index) => messagingItem(ig, '1000000000000502', `mid-${uid()}`, text, TS + index * 100)).reverse());
     await allHeld(ig, texts.length);
     await setStatus(ig, 'active');
     const report = await releaseHeldEvents({ models: engine.models, dispatcher: engine.dispatcher, sliceSize: 2 }, ig);
     expect(report).toMatchObject({ released: 5, dispatched: 5, failed: 0 });
-    expect(await textsShown(ig, 'c-slices', 5)).toEqual(texts);
+    expect(await textsShown(ig, '1000000000000502', 5)).toEqual(texts);
   });
 
   it('an event held by a dispatcher that read the status just before the re-authentication is not left behind', async () => {
@@ -185,18 +185,18 @@ describe('webhooks of an account that must be re-authenticated', () => {
 
   it('keeps dispatching the events of an account whose messages access is off (only its sends stop)', async () => {
     const ig = await linkAccount('messages_access_off');
-    await postSigned(ig, [messagingItem(ig, 'c-access-off', `mid-${uid()}`, 'still here', TS)]);
-    expect(await textsShown(ig, 'c-access-off', 1)).toEqual(['still here']);
+    await postSigned(ig, [messagingItem(ig, '1000000000000503', `mid-${uid()}`, 'still here', TS)]);
+    expect(await textsShown(ig, '1000000000000503', 1)).toEqual(['still here']);
   });
 
   it('a release after the account was unlinked marks its held events unlinked', async () => {
     const ig = await linkAccount('reauth_required');
-    await postSigned(ig, [messagingItem(ig, 'c-gone', `mid-${uid()}`, 'too late', TS)]);
+    await postSigned(ig, [messagingItem(ig, '1000000000000504', `mid-${uid()}`, 'too late', TS)]);
     await allHeld(ig, 1);
     await setStatus(ig, 'unlinked');
     expect(await release(ig)).toMatchObject({ released: 1, unlinked: 1, dispatched: 0 });
     expect(await statusesOf(ig)).toEqual(['unlinked']);
-    await expectNoConversationWorkflow(ig, 'c-gone');
+    await expectNoConversationWorkflow(ig, '1000000000000504');
   });
 });
 

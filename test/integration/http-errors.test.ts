@@ -253,14 +253,16 @@ describe('HTTP errors', () => {
       expectRefusal(shallow, 400, 'ValidationFailed');
     });
 
-    it('a signed delivery nested 10,000 deep inside an entry is 400 JsonTooDeep and stores nothing; unsigned it is 401', async () => {
+    it('a signed delivery nested 10,000 deep inside an entry is stored as an invalid event with the reason (Meta signed it: never refused for good, never a 503 loop); unsigned it is 401 and stores nothing', async () => {
+      const delivery = `{"object":"instagram","entry":[{"id":"17841400000000777","time":1795305599000,"messaging":[{"sender":{"id":"1234567890123456"},"recipient":{"id":"17841400000000777"},"timestamp":1795305599000,"message":{"mid":"mid-deep-${uid()}","text":${nestedJson(10_000)}}}]}]}`;
       const before = await engine.models.webhookEvents.countDocuments({});
-      const delivery = `{"object":"instagram","entry":[{"id":"${igAccountId}","time":1795305599000,"messaging":[{"sender":{"id":"${igsid}"},"recipient":{"id":"${igAccountId}"},"timestamp":1795305599000,"message":{"mid":"mid-deep-${uid()}","text":${nestedJson(10_000)}}}]}]}`;
-      const signed = await call('POST', '/webhooks/instagram', { headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(delivery) }, body: delivery });
-      expectRefusal(signed, 400, 'JsonTooDeep');
-      expect(signed.body.error.message).toContain('64 levels');
       expectRefusal(await call('POST', '/webhooks/instagram', { headers: { 'content-type': 'application/json' }, body: delivery }), 401, 'InvalidSignature');
       expect(await engine.models.webhookEvents.countDocuments({})).toBe(before);
+      const signed = await call('POST', '/webhooks/instagram', { headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(delivery) }, body: delivery });
+      expect(signed.status).toBe(200);
+      const stored = await engine.models.webhookEvents.find({ status: 'invalid', problem: /nests \d+ levels deep/ }).lean();
+      expect(stored).toHaveLength(1);
+      expect(String(stored[0]!.payload)).toContain('mid-deep-');
     });
   });
 

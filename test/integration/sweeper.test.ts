@@ -4,10 +4,17 @@
  * no worker, so what is checked is the signal in the workflow's history.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { createInboundDispatcher } from '../../src/inbound/dispatcher';
+import { createLogger } from '../../src/logger';
+import { createApiMetrics } from '../../src/metrics/engine-metrics';
+import { createTemporalAccess } from '../../src/temporal/client';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { newLinkedAccount } from '../../src/db/models/linked-account';
-import { startEngine, terminateIfRunning, type RunningEngine } from '../support/engine';
+import { startEngine, terminateIfRunning, testConfig, type RunningEngine } from '../support/engine';
 import { signalledEventIds } from '../support/signals';
+
+/** Refused signals: three tries, 300 ms and then 600 ms apart, so that the back-off can be watched. */
+const REFUSAL_DELAY_MS = 300;
 
 describe('sweeper', () => {
   let engine: RunningEngine;
@@ -15,7 +22,8 @@ describe('sweeper', () => {
   const started: string[] = [];
 
   beforeAll(async () => {
-    engine = await startEngine({ worker: false });
+    const config = testConfig({ WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS: '3', WEBHOOK_DISPATCH_REFUSAL_DELAY_MS: String(REFUSAL_DELAY_MS), WEBHOOK_DISPATCH_REFUSAL_MAX_DELAY_MS: '5000' });
+    engine = await startEngine({ config, worker: false });
     await engine.models.linkedAccounts.create(
       newLinkedAccount({ igAccountId, channelId: 'channel-sweep', pageId: 'page-sweep', username: 'sweep.shop', pageToken: { keyId: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' } }),
     );
@@ -84,5 +92,71 @@ describe('sweeper', () => {
     expect(report).toEqual({ dispatched: 1, failed: 0, unlinked: 0, held: 0, ownEchoes: 1 });
     expect(await engine.models.webhookEvents.findOne({ _id: 'echo:mid-sent' }).lean()).toMatchObject({ status: 'recorded', conversationId: 'conversation-echo' });
     expect(await signalledEventIdsOf('c-echo')).toEqual(['echo:mid-sending']);
+  });
+
+  describe('a poison event: one whose signal Temporal refuses every time', () => {
+    // Stored in the shape of events before ids were bounded (running deployments hold such events): a sender id of
+    // 5 KB makes a workflow id Temporal refuses.
+    const poisonIgsid = '7'.repeat(5 * 1024);
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const refusalsOf = async (key: string) => (await engine.models.webhookEvents.findOne({ _id: key }).lean())!;
+
+    it('is tried again only after a growing back-off, then parked with the reason, never retried for ever', async () => {
+      const key = 'message:poison';
+      await storeEvent(key, poisonIgsid, { dispatchedAt: null, payload: { sender: { id: poisonIgsid }, message: { mid: 'poison', text: 'x' } } });
+
+      expect(await engine.dispatcher.sweep()).toMatchObject({ dispatched: 0, failed: 1 });
+      const first = await refusalsOf(key);
+      expect(first).toMatchObject({ status: 'pending', dispatchRefusals: 1, dispatchedAt: null });
+      expect(first.nextDispatchAt!.getTime()).toBeGreaterThan(Date.now());
+
+      // Backing off: the next rounds leave it alone until its time comes.
+      expect(await engine.dispatcher.sweep()).toMatchObject({ dispatched: 0, failed: 0 });
+      await wait(REFUSAL_DELAY_MS + 100);
+      expect(await engine.dispatcher.sweep()).toMatchObject({ failed: 1 });
+      const second = await refusalsOf(key);
+      expect(second).toMatchObject({ status: 'pending', dispatchRefusals: 2 });
+      // Doubled: 600 ms after the second refusal.
+      expect(second.nextDispatchAt!.getTime() - Date.now()).toBeGreaterThan(REFUSAL_DELAY_MS);
+      expect(await engine.dispatcher.sweep()).toMatchObject({ failed: 0 });
+
+      await wait(2 * REFUSAL_DELAY_MS + 100);
+      expect(await engine.dispatcher.sweep()).toMatchObject({ failed: 1 });
+      const parked = await refusalsOf(key);
+      expect(parked).toMatchObject({ status: 'parked', dispatchRefusals: 3, nextDispatchAt: null, problem: expect.stringMatching(/^Temporal refused the signal to its conversation 3 times: /) });
+      expect(parked.problem!.length).toBeLessThan(400);
+
+      // Parked: no round takes it again.
+      await wait(2 * REFUSAL_DELAY_MS);
+      expect(await engine.dispatcher.sweep()).toMatchObject({ dispatched: 0, failed: 0 });
+      expect((await refusalsOf(key)).dispatchRefusals).toBe(3);
+      // The log says so, without the 5 KB id.
+      const lines = engine.logs.filter((line) => line.includes('parked'));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of engine.logs) expect(line).not.toContain(poisonIgsid.slice(0, 400));
+    });
+
+    it('does not count Temporal being unreachable as a refusal: such events wait for it, however long', async () => {
+      const config = testConfig();
+      const unreachable = createTemporalAccess({ ...config.temporal, address: '127.0.0.1:1' });
+      const dispatcher = createInboundDispatcher({
+        models: engine.models,
+        temporal: unreachable.client,
+        taskQueue: config.temporal.taskQueue,
+        logger: createLogger({ write: () => undefined }),
+        metrics: createApiMetrics(),
+        refusalRetry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
+      });
+      try {
+        await storeEvent('message:temporal-down', 'c-down', { dispatchedAt: null });
+        const report = await dispatcher.dispatch([{ eventKey: 'message:temporal-down', igAccountId, customerIgsid: 'c-down', occurredAt: new Date(), kind: 'message' }]);
+        expect(report).toMatchObject({ dispatched: 0, failed: 1 });
+        const event = await refusalsOf('message:temporal-down');
+        expect(event).toMatchObject({ status: 'pending', dispatchedAt: null });
+        expect(event.dispatchRefusals ?? 0).toBe(0);
+      } finally {
+        await unreachable.close();
+      }
+    });
   });
 });

@@ -3,7 +3,7 @@
  * locally) and the real Temporal dev server of the harness. Bodies are signed here, independently of the code
  * under test, with HMAC-SHA256 of the exact bytes sent.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -53,6 +53,12 @@ function webhookBody(entries: Array<{ id: string; time?: unknown; messaging?: un
 }
 
 const uid = (): string => randomUUID().slice(0, 8);
+
+/** A fresh Instagram account id as Meta writes ids: a string of 17 digits. */
+const metaId = (): string => `1784${String(randomInt(1e12)).padStart(13, '0')}`;
+
+/** A stored event's payload: the event's own JSON text, as Meta sent it. */
+const payloadOf = (event: Json): Json => JSON.parse(event.payload as string);
 
 /** How much a sample grew between two scrapes. */
 const growth = (before: readonly Sample[], after: readonly Sample[], name: string, labels: Record<string, string>): number =>
@@ -148,8 +154,8 @@ describe('webhook ingress', () => {
   });
 
   describe('POST /webhooks/instagram: signature', () => {
-    const ig = `ig-sig-${uid()}`;
-    const body = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c1', { message: { mid: `mid-sig-${uid()}`, text: 'hello' } })] }]));
+    const ig = metaId();
+    const body = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000100', { message: { mid: `mid-sig-${uid()}`, text: 'hello' } })] }]));
 
     it.each<[string, () => Record<string, string>, RegExp]>([
       ['no signature', () => ({}), /missing/],
@@ -172,7 +178,7 @@ describe('webhook ingress', () => {
     describe('the signature holds for the exact bytes, not for the same JSON written otherwise', () => {
       const mid = `mid-wire-${uid()}`;
       // As Meta puts it on the wire: compact, non-ASCII as lowercase \uXXXX, "/" as "\/" (META-API 1.2).
-      const wire = `{"object":"instagram","entry":[{"id":"${ig}","time":${TS + 1},"messaging":[{"sender":{"id":"c-wire"},"recipient":{"id":"${ig}"},"timestamp":${TS},"message":{"mid":"${mid}","text":"Gr\\u00fc\\u00dfe \\ud83d\\ude00 https:\\/\\/example.com\\/a"}}]}]}`;
+      const wire = `{"object":"instagram","entry":[{"id":"${ig}","time":${TS + 1},"messaging":[{"sender":{"id":"1000000000000102"},"recipient":{"id":"${ig}"},"timestamp":${TS},"message":{"mid":"${mid}","text":"Gr\\u00fc\\u00dfe \\ud83d\\ude00 https:\\/\\/example.com\\/a"}}]}]}`;
 
       it.each([
         ['re-serialized by JSON.stringify ("\\/" and \\u escapes undone)', () => JSON.stringify(JSON.parse(wire))],
@@ -194,13 +200,15 @@ describe('webhook ingress', () => {
         expect(response.status).toBe(200);
         expect(response.text).toBe('EVENT_RECEIVED');
         const [event] = await stored({ eventKey: `message:${mid}` });
-        expect(event.payload.message.text).toBe('Grüße 😀 https://example.com/a');
+        expect(payloadOf(event).message.text).toBe('Grüße 😀 https://example.com/a');
+        // Kept byte for byte: the escapes as Meta wrote them.
+        expect(wire).toContain(event.payload);
       });
     });
 
     it('accepts an upper-case hex signature and a body sent without a JSON content type', async () => {
       const mid = `mid-ct-${uid()}`;
-      const plain = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c2', { message: { mid, text: 'plain' } })] }]));
+      const plain = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000101', { message: { mid, text: 'plain' } })] }]));
       const signature = sign(plain);
       const response = await post(plain, { 'content-type': 'text/plain', 'x-hub-signature-256': `sha256=${signature.slice(7).toUpperCase()}` });
       expect(response.status).toBe(200);
@@ -247,14 +255,14 @@ describe('webhook ingress', () => {
     });
 
     it('stores an unreadable messaging item as invalid with its problem, and its neighbours for dispatch', async () => {
-      const ig = `ig-mixed-${uid()}`;
+      const ig = metaId();
       await linkAccount(ig);
       const good1 = `mid-good1-${uid()}`;
       const good2 = `mid-good2-${uid()}`;
       const bad = { recipient: { id: ig }, timestamp: TS, message: { mid: `mid-bad-${uid()}`, text: 'odd' } };
-      const noEvent = messagingItem(ig, 'c-mixed', { messaging_optins: { ref: uid() } }, TS + 3);
+      const noEvent = messagingItem(ig, '1000000000000103', { messaging_optins: { ref: uid() } }, TS + 3);
       const body = JSON.stringify(
-        webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-mixed', { message: { mid: good1, text: 'one' } }, TS + 1), bad, noEvent, messagingItem(ig, 'c-mixed', { message: { mid: good2, text: 'two' } }, TS + 2)] }]),
+        webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000103', { message: { mid: good1, text: 'one' } }, TS + 1), bad, noEvent, messagingItem(ig, '1000000000000103', { message: { mid: good2, text: 'two' } }, TS + 2)] }]),
       );
       const response = await postSigned(body);
       expect(response.status).toBe(200);
@@ -263,15 +271,15 @@ describe('webhook ingress', () => {
       expect(events).toHaveLength(4);
       const invalid = events.filter((event) => event.status === 'invalid');
       expect(invalid.map((event) => event.kind)).toEqual(['unknown', 'unknown']);
-      expect(invalid.find((event) => event.payload.sender === undefined).problem).toMatch(/sender/);
-      expect(invalid.find((event) => event.payload.messaging_optins).problem).toMatch(/no known event/);
+      expect(invalid.find((event) => payloadOf(event).sender === undefined).problem).toMatch(/sender/);
+      expect(invalid.find((event) => payloadOf(event).messaging_optins).problem).toMatch(/no known event/);
       const valid = events.filter((event) => event.status !== 'invalid');
       expect(valid.map((event) => event.eventKey).sort()).toEqual([`message:${good1}`, `message:${good2}`].sort());
       for (const event of valid) expect(event.status).toBe('pending');
 
       // The valid ones reach their conversation; the invalid ones stay as they were.
-      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, 'c-mixed'))).length === 2 ? true : undefined), 'the valid events signalled');
-      expect((await signalsOf(makeConversationWorkflowId(ig, 'c-mixed'))).sort()).toEqual([`message:${good1}`, `message:${good2}`].sort());
+      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, '1000000000000103'))).length === 2 ? true : undefined), 'the valid events signalled');
+      expect((await signalsOf(makeConversationWorkflowId(ig, '1000000000000103'))).sort()).toEqual([`message:${good1}`, `message:${good2}`].sort());
       expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig, status: 'invalid' })).toBe(2);
     });
 
@@ -279,37 +287,39 @@ describe('webhook ingress', () => {
       ['an ISO 8601 string', '2019-09-23T18:14:46.134Z', /read as a date string/],
       ['in seconds', 1569262486, /read as seconds/],
     ])('stores the message of an entry whose time is %s for dispatch, at its own time, with the odd value noted', async (_name, time, note) => {
-      const ig = `ig-odd-time-${uid()}`;
+      const ig = metaId();
       await linkAccount(ig);
       const mid = `mid-odd-time-${uid()}`;
-      const response = await postSigned(JSON.stringify(webhookBody([{ id: ig, time, messaging: [messagingItem(ig, 'c-odd', { message: { mid, text: 'still here' } }, TS + 1)] }])));
+      const response = await postSigned(JSON.stringify(webhookBody([{ id: ig, time, messaging: [messagingItem(ig, '1000000000000104', { message: { mid, text: 'still here' } }, TS + 1)] }])));
       expect(response.status).toBe(200);
       const [event] = await stored({ eventKey: `message:${mid}` });
-      expect(event).toMatchObject({ kind: 'message', occurredAt: new Date(TS + 1), problem: expect.stringMatching(note), payload: { message: { mid, text: 'still here' } } });
+      expect(event).toMatchObject({ kind: 'message', occurredAt: new Date(TS + 1), problem: expect.stringMatching(note) });
+      expect(payloadOf(event)).toMatchObject({ message: { mid, text: 'still here' } });
       expect(event.status).not.toBe('invalid');
-      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, 'c-odd'))).length === 1 ? true : undefined), 'the message signalled');
+      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, '1000000000000104'))).length === 1 ? true : undefined), 'the message signalled');
     });
 
-    it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
-      ['a key starting with $', { $type: 'new', nested: [{ $x: 1 }] }, { '\uff04type': 'new', nested: [{ '\uff04x': 1 }] }],
-      ['a dotted key', { 'a.b': { 'c.d': 1 } }, { 'a\uff0eb': { 'c\uff0ed': 1 } }],
-      ['an empty key', { '': 1 }, { '': 1 }],
-    ])('stores an event whose payload has %s (which the database refuses as is), and answers 200', async (_name, extra, storedAs) => {
-      const ig = `ig-keys-${uid()}`;
+    it.each<[string, Record<string, unknown>]>([
+      ['a key starting with $', { $type: 'new', nested: [{ $x: 1 }] }],
+      ['a dotted key', { 'a.b': { 'c.d': 1 } }],
+      ['an empty key', { '': 1 }],
+    ])('stores an event whose payload has %s (which the database refuses as a key) as sent, and answers 200', async (_name, extra) => {
+      const ig = metaId();
       const mid = `mid-keys-${uid()}`;
-      const body = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-keys', { message: { mid, text: 'odd keys', ...extra } })] }]));
+      const body = JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000105', { message: { mid, text: 'odd keys', ...extra } })] }]));
       const response = await postSigned(body);
       expect(response.status).toBe(200);
       const events = await stored({ eventKey: `message:${mid}` });
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ kind: 'message', status: expect.stringMatching(/^(pending|unlinked)$/), payload: { message: { mid, text: 'odd keys', ...storedAs } } });
+      expect(events[0]).toMatchObject({ kind: 'message', status: expect.stringMatching(/^(pending|unlinked)$/) });
+      expect(payloadOf(events[0])).toMatchObject({ message: { mid, text: 'odd keys', ...extra } });
       // Delivered again: recognised, not refused.
       expect((await postSigned(body)).status).toBe(200);
       expect(await engine.models.webhookEvents.countDocuments({ eventKey: `message:${mid}` })).toBe(1);
     });
 
     it('records a comment (an entry changes item) as skipped, and never dispatches it', async () => {
-      const ig = `ig-comment-${uid()}`;
+      const ig = metaId();
       await linkAccount(ig);
       const comment = { field: 'comments', value: { id: `comment-${uid()}`, from: { id: 'c-comment', username: 'anna' }, text: 'love it #shoes', media: { id: 'media-1', media_product_type: 'FEED' } } };
       const body = JSON.stringify(webhookBody([{ id: ig, changes: [comment] }]));
@@ -317,7 +327,8 @@ describe('webhook ingress', () => {
       expect(response.status).toBe(200);
       const events = await stored({ igAccountId: ig });
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ kind: 'change', status: 'skipped', problem: null, customerIgsid: null, payload: comment });
+      expect(events[0]).toMatchObject({ kind: 'change', status: 'skipped', problem: null, customerIgsid: null });
+      expect(payloadOf(events[0])).toEqual(comment);
       expect(events[0].eventKey).toMatch(new RegExp(`^change:${ig}:`));
 
       expect((await postSigned(body)).status).toBe(200);
@@ -325,22 +336,147 @@ describe('webhook ingress', () => {
     });
   });
 
+  describe('POST /webhooks/instagram: whatever Meta signs is stored, never answered 503', () => {
+    const customer = '1000000000000300';
+    /** A signed message item written by hand, with `extra` JSON text inside its message. */
+    const itemText = (ig: string, mid: string, extra: string, timestamp = String(TS), sender = `"${customer}"`) =>
+      `{"sender":{"id":${sender}},"recipient":{"id":"${ig}"},"timestamp":${timestamp},"message":{"mid":"${mid}","text":"hi"${extra}}}`;
+    const deliveryText = (ig: string, items: string[], entryTime = String(TS + 5_000)) => `{"object":"instagram","entry":[{"id":"${ig}","time":${entryTime},"messaging":[${items.join(',')}]}]}`;
+
+    it.each([
+      ['a key holding NUL', ',"a\\u0000b":{"c\\u0000":1}'],
+      ['an array inside an array', ',"attachments":[[{"type":"image"}],[[1,[2]]]]'],
+    ])('stores a message with %s as sent, reads it with what it has, and delivered again adds nothing', async (_name, extra) => {
+      const ig = metaId();
+      await linkAccount(ig);
+      const mid = `mid-hostile-${uid()}`;
+      const item = itemText(ig, mid, extra);
+      const body = deliveryText(ig, [item]);
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      const [event] = await stored({ eventKey: `message:${mid}` });
+      expect(event).toMatchObject({ kind: 'message', payload: item, problem: null });
+      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, customer))).length === 1 ? true : undefined), 'the message signalled');
+      expect((await postSigned(body)).status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(1);
+    });
+
+    it('stores an item nested 10,000 deep inside an entry as an invalid event with the reason and its text; its neighbour goes on', async () => {
+      const ig = metaId();
+      await linkAccount(ig);
+      const deep = itemText(ig, `mid-deep-${uid()}`, `,"deep":${'['.repeat(10_000)}${']'.repeat(10_000)}`);
+      const neighbour = `mid-next-${uid()}`;
+      const body = deliveryText(ig, [deep, itemText(ig, neighbour, '', String(TS + 1))]);
+      const response = await postSigned(body);
+      expect(response.status).toBe(200);
+      const events = await stored({ igAccountId: ig });
+      expect(events.map((event) => [event.kind, event.status]).sort()).toEqual([
+        ['message', 'pending'],
+        ['unknown', 'invalid'],
+      ]);
+      const invalid = events.find((event) => event.kind === 'unknown');
+      expect(invalid).toMatchObject({ payload: deep, problem: 'entry[0].messaging[0] nests 10002 levels deep; an event may nest at most 32' });
+      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, customer))).length === 1 ? true : undefined), 'the neighbour signalled');
+      expect((await postSigned(body)).status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(2);
+    });
+
+    it('stores an entry nested 10,000 deep in its id as one invalid event with its text', async () => {
+      const entry = `{"id":${'['.repeat(10_000)}${']'.repeat(10_000)},"nonce":"${uid()}"}`;
+      expect((await postSigned(`{"object":"instagram","entry":[${entry}]}`)).status).toBe(200);
+      const events = await stored({ payload: entry });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ kind: 'unknown', status: 'invalid', igAccountId: null, problem: 'entry[0]: id: expected an id as a string of digits, not an array' });
+    });
+  });
+
+  describe('POST /webhooks/instagram: values as Meta defines them', () => {
+    const customer = '1000000000000400';
+
+    it.each([
+      ['a sender id that is a number', '{"id":1234567890123456}', /sender\.id: expected an id as a string of digits, not a number/],
+      ['a sender id of 5 KB', `{"id":"${'1'.repeat(5 * 1024)}"}`, /sender\.id: expected an id of 1 to 32 digits/],
+      ['a sender id that is not digits', '{"id":"c-42"}', /sender\.id: expected an id of 1 to 32 digits/],
+    ])('stores a message with %s as invalid, with the reason, and hands it to no conversation', async (_name, sender, problem) => {
+      const ig = metaId();
+      await linkAccount(ig);
+      const item = `{"sender":${sender},"recipient":{"id":"${ig}"},"timestamp":${TS},"message":{"mid":"mid-id-${uid()}","text":"hi"}}`;
+      const response = await postSigned(`{"object":"instagram","entry":[{"id":"${ig}","time":${TS},"messaging":[${item}]}]}`);
+      expect(response.status).toBe(200);
+      const [event] = await stored({ igAccountId: ig });
+      expect(event).toMatchObject({ kind: 'unknown', status: 'invalid', customerIgsid: null, payload: item, problem: expect.stringMatching(problem) });
+      expect(event.problem.length).toBeLessThan(300);
+    });
+
+    it('stores an entry whose account id is a number as invalid, with the reason', async () => {
+      const entry = `{"id":17841400000000555,"time":${TS},"nonce":"${uid()}","messaging":[]}`;
+      expect((await postSigned(`{"object":"instagram","entry":[${entry}]}`)).status).toBe(200);
+      const [event] = await stored({ payload: entry });
+      expect(event).toMatchObject({ kind: 'unknown', status: 'invalid', igAccountId: null, problem: expect.stringMatching(/entry\[0\]: id: expected an id as a string of digits, not a number/) });
+    });
+
+    it.each([['0'], ['-0'], ['9e15']])('dates a message whose timestamp is %s at the entry time, keeps the value as sent, and hands it over', async (timestamp) => {
+      const ig = metaId();
+      await linkAccount(ig);
+      const mid = `mid-ts-${uid()}`;
+      const item = `{"sender":{"id":"${customer}"},"recipient":{"id":"${ig}"},"timestamp":${timestamp},"message":{"mid":"${mid}","text":"when?"}}`;
+      const entryTime = Date.now() - 1_000;
+      expect((await postSigned(`{"object":"instagram","entry":[{"id":"${ig}","time":${entryTime},"messaging":[${item}]}]}`)).status).toBe(200);
+      const [event] = await stored({ eventKey: `message:${mid}` });
+      expect(event).toMatchObject({ kind: 'message', occurredAt: new Date(entryTime), payload: item, problem: expect.stringMatching(/^timestamp \S+ is out of range \(.+\): the entry's time is used$/) });
+      await eventually(async () => ((await signalsOrNone(makeConversationWorkflowId(ig, customer))).length === 1 ? true : undefined), 'the message signalled');
+    });
+
+    it('dates a message at its receipt when its entry time is out of range too', async () => {
+      const ig = metaId();
+      const mid = `mid-ts-${uid()}`;
+      const before = Date.now();
+      const body = `{"object":"instagram","entry":[{"id":"${ig}","time":0,"messaging":[{"sender":{"id":"${customer}"},"recipient":{"id":"${ig}"},"timestamp":-0,"message":{"mid":"${mid}","text":"when?"}}]}]}`;
+      expect((await postSigned(body)).status).toBe(200);
+      const [event] = await stored({ eventKey: `message:${mid}` });
+      expect(event.occurredAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(event.occurredAt.getTime()).toBeLessThanOrEqual(Date.now());
+      expect(event.problem).toMatch(/timestamp -0 is out of range.*; entry\[0\]\.time 0 is out of range \(1970-01-01T00:00:00\.000Z\): the time of receipt is used/);
+    });
+  });
+
+  describe('POST /webhooks/instagram: more entries than Meta ever batches', () => {
+    const entries = (ig: string, count: number, run: string) =>
+      Array.from({ length: count }, (_, index) => ({ id: ig, messaging: [messagingItem(ig, `${1000000000010000 + index}`, { message: { mid: `mid-many-${run}-${index}`, text: `message ${index}` } })] }));
+
+    it('refuses 1,001 entries with 413, naming the count and the limit, and stores nothing', async () => {
+      const ig = metaId();
+      const before = await countAll();
+      const response = await postSigned(JSON.stringify(webhookBody(entries(ig, 1001, uid()))));
+      expect(response.status).toBe(413);
+      expect(response.json).toEqual({ error: { type: 'TooManyEntries', message: expect.stringMatching(/1001 entries.*at most 1000/) } });
+      expect(await countAll()).toBe(before);
+    });
+
+    it('accepts 1,000 entries and stores every event', async () => {
+      const ig = metaId();
+      const response = await postSigned(JSON.stringify(webhookBody(entries(ig, 1000, uid()))));
+      expect(response.status).toBe(200);
+      expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(1000);
+    });
+  });
+
   describe('POST /webhooks/instagram: batches', () => {
     it('stores every event of every entry before the 200, once, with unique keys; a second delivery adds nothing', async () => {
       const run = uid();
-      const accounts = [`ig-batch-a-${run}`, `ig-batch-b-${run}`, `ig-batch-c-${run}`];
+      const accounts = [metaId(), metaId(), metaId()];
       for (const ig of accounts) await linkAccount(ig);
       const entries = accounts.map((ig, a) => ({
         id: ig,
         messaging: [
-          messagingItem(ig, `cust-${a}-1`, { message: { mid: `mid-${run}-${a}-1`, text: `first ${a}` } }, TS + a * 10 + 1),
-          messagingItem(ig, `cust-${a}-2`, { message: { mid: `mid-${run}-${a}-2`, attachments: [{ type: 'image', payload: { url: 'https://cdn.example/x.jpg' } }] } }, TS + a * 10 + 2),
-          messagingItem(ig, `cust-${a}-1`, { reaction: { mid: `mid-${run}-${a}-1`, action: 'react', reaction: 'love', emoji: '\u2764\ufe0f' } }, TS + a * 10 + 3),
-          { sender: { id: ig }, recipient: { id: `cust-${a}-1` }, timestamp: TS + a * 10 + 4, message: { mid: `mid-${run}-${a}-echo`, text: 'from the app', is_echo: true } },
+          messagingItem(ig, `10000000000002${a}1`, { message: { mid: `mid-${run}-${a}-1`, text: `first ${a}` } }, TS + a * 10 + 1),
+          messagingItem(ig, `10000000000002${a}2`, { message: { mid: `mid-${run}-${a}-2`, attachments: [{ type: 'image', payload: { url: 'https://cdn.example/x.jpg' } }] } }, TS + a * 10 + 2),
+          messagingItem(ig, `10000000000002${a}1`, { reaction: { mid: `mid-${run}-${a}-1`, action: 'react', reaction: 'love', emoji: '\u2764\ufe0f' } }, TS + a * 10 + 3),
+          { sender: { id: ig }, recipient: { id: `10000000000002${a}1` }, timestamp: TS + a * 10 + 4, message: { mid: `mid-${run}-${a}-echo`, text: 'from the app', is_echo: true } },
         ],
       }));
       const body = JSON.stringify(webhookBody(entries));
-      const expectedKeys = accounts.flatMap((ig, a) => [`message:mid-${run}-${a}-1`, `message:mid-${run}-${a}-2`, `reaction:cust-${a}-1:mid-${run}-${a}-1:react:${TS + a * 10 + 3}`, `echo:mid-${run}-${a}-echo`]);
+      const expectedKeys = accounts.flatMap((ig, a) => [`message:mid-${run}-${a}-1`, `message:mid-${run}-${a}-2`, `reaction:10000000000002${a}1:mid-${run}-${a}-1:react:${TS + a * 10 + 3}`, `echo:mid-${run}-${a}-echo`]);
 
       const response = await postSigned(body);
       expect(response.status).toBe(200);
@@ -354,10 +490,10 @@ describe('webhook ingress', () => {
         expect(event.receivedAt).toBeInstanceOf(Date);
       }
       const echo = events.find((event) => event.eventKey === `echo:mid-${run}-0-echo`);
-      expect(echo).toMatchObject({ kind: 'echo', igAccountId: accounts[0], customerIgsid: 'cust-0-1', mid: `mid-${run}-0-echo` });
+      expect(echo).toMatchObject({ kind: 'echo', igAccountId: accounts[0], customerIgsid: '1000000000000201', mid: `mid-${run}-0-echo` });
 
       await eventually(async () => {
-        const counts = await Promise.all(accounts.flatMap((ig, a) => [signalsOrNone(makeConversationWorkflowId(ig, `cust-${a}-1`)), signalsOrNone(makeConversationWorkflowId(ig, `cust-${a}-2`))]));
+        const counts = await Promise.all(accounts.flatMap((ig, a) => [signalsOrNone(makeConversationWorkflowId(ig, `10000000000002${a}1`)), signalsOrNone(makeConversationWorkflowId(ig, `10000000000002${a}2`))]));
         return counts.reduce((sum, signals) => sum + signals.length, 0) === 12 ? true : undefined;
       }, 'all twelve signalled');
 
@@ -369,35 +505,35 @@ describe('webhook ingress', () => {
       expect(await countAll()).toBe(before);
       await new Promise((resolve) => setTimeout(resolve, 500));
       for (const [a, ig] of accounts.entries()) {
-        // cust-a-1: message, reaction, echo; cust-a-2: message.
-        expect(await signalsOf(makeConversationWorkflowId(ig, `cust-${a}-1`))).toHaveLength(3);
-        expect(await signalsOf(makeConversationWorkflowId(ig, `cust-${a}-2`))).toHaveLength(1);
+        // The first customer: message, reaction, echo; the second: message.
+        expect(await signalsOf(makeConversationWorkflowId(ig, `10000000000002${a}1`))).toHaveLength(3);
+        expect(await signalsOf(makeConversationWorkflowId(ig, `10000000000002${a}2`))).toHaveLength(1);
       }
     });
 
     it('stores an event that appears twice in one batch once', async () => {
-      const ig = `ig-twice-${uid()}`;
-      const item = messagingItem(ig, 'c-twice', { message: { mid: `mid-twice-${uid()}`, text: 'twice' } });
+      const ig = metaId();
+      const item = messagingItem(ig, '1000000000000106', { message: { mid: `mid-twice-${uid()}`, text: 'twice' } });
       const response = await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [item, item] }, { id: ig, messaging: [item] }])));
       expect(response.status).toBe(200);
       expect(await engine.models.webhookEvents.countDocuments({ igAccountId: ig })).toBe(1);
     });
 
     it('stores the new events of a delivery that repeats some old ones', async () => {
-      const ig = `ig-partial-${uid()}`;
-      const first = messagingItem(ig, 'c-partial', { message: { mid: `mid-p1-${uid()}`, text: 'one' } }, TS + 1);
-      const second = messagingItem(ig, 'c-partial', { message: { mid: `mid-p2-${uid()}`, text: 'two' } }, TS + 2);
+      const ig = metaId();
+      const first = messagingItem(ig, '1000000000000107', { message: { mid: `mid-p1-${uid()}`, text: 'one' } }, TS + 1);
+      const second = messagingItem(ig, '1000000000000107', { message: { mid: `mid-p2-${uid()}`, text: 'two' } }, TS + 2);
       expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [first] }])))).status).toBe(200);
       expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [first, second] }])))).status).toBe(200);
-      expect((await stored({ igAccountId: ig })).map((event) => event.payload.message.text)).toEqual(['one', 'two']);
+      expect((await stored({ igAccountId: ig })).map((event) => payloadOf(event).message.text)).toEqual(['one', 'two']);
     });
   });
 
   describe('dispatch', () => {
     it('marks the events of an Instagram account that is not linked unlinked, and signals nothing', async () => {
-      const ig = `ig-unlinked-${uid()}`;
+      const ig = metaId();
       const body = JSON.stringify(
-        webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-u1', { message: { mid: `mid-u1-${uid()}`, text: 'anyone?' } }), messagingItem(ig, 'c-u2', { postback: { mid: `mid-u2-${uid()}`, title: 'Start', payload: 'GO' } }, TS + 1)] }]),
+        webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000108', { message: { mid: `mid-u1-${uid()}`, text: 'anyone?' } }), messagingItem(ig, '1000000000000109', { postback: { mid: `mid-u2-${uid()}`, title: 'Start', payload: 'GO' } }, TS + 1)] }]),
       );
       const response = await postSigned(body);
       expect(response.status).toBe(200);
@@ -406,18 +542,18 @@ describe('webhook ingress', () => {
         return found.length === 2 && found.every((event) => event.status === 'unlinked') ? found : undefined;
       }, 'the events marked unlinked');
       expect(events.map((event) => event.kind)).toEqual(['message', 'postback']);
-      for (const igsid of ['c-u1', 'c-u2']) {
+      for (const igsid of ['1000000000000108', '1000000000000109']) {
         await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(ig, igsid)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
       }
     });
 
     it('treats an account whose link was removed as not linked', async () => {
-      const ig = `ig-was-linked-${uid()}`;
+      const ig = metaId();
       await linkAccount(ig, 'unlinked');
       const mid = `mid-was-${uid()}`;
-      expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-was', { message: { mid, text: 'hello?' } })] }])))).status).toBe(200);
+      expect((await postSigned(JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000110', { message: { mid, text: 'hello?' } })] }])))).status).toBe(200);
       await eventually(async () => ((await engine.models.webhookEvents.findOne({ eventKey: `message:${mid}` }).lean<Json>())?.status === 'unlinked' ? true : undefined), 'the event marked unlinked');
-      await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(ig, 'c-was')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(ig, '1000000000000110')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     });
   });
 
@@ -425,10 +561,10 @@ describe('webhook ingress', () => {
     it('counts a signed delivery as stored, with its new events by kind, and an unsigned one as refused; no ids or text', async () => {
       const before = await scrapeMetrics(engine.baseUrl);
       expect(before.status).toBe(200);
-      const ig = `ig-metrics-${uid()}`;
+      const ig = metaId();
       const mid = `mid-metrics-${uid()}`;
       const body = JSON.stringify(
-        webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-metrics', { message: { mid, text: 'words only the inbox may read' } }), messagingItem(ig, 'c-metrics', { read: { mid } }, TS + 1)] }]),
+        webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000111', { message: { mid, text: 'words only the inbox may read' } }), messagingItem(ig, '1000000000000111', { read: { mid } }, TS + 1)] }]),
       );
       expect((await postSigned(body)).status).toBe(200);
       expect((await post(body)).status).toBe(401);
@@ -448,7 +584,7 @@ describe('webhook ingress', () => {
       expect(grew('igdm_webhook_events_stored_total', { kind: 'message' })).toBe(1);
       expect(grew('igdm_webhook_events_stored_total', { kind: 'read' })).toBe(1);
       expect(sampleValue(after.samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
-      for (const secret of [ig, mid, 'c-metrics', 'words only the inbox may read', engine.config.meta.appSecret]) expect(after.text).not.toContain(secret);
+      for (const secret of [ig, mid, '1000000000000111', 'words only the inbox may read', engine.config.meta.appSecret]) expect(after.text).not.toContain(secret);
     });
   });
 });
@@ -460,7 +596,7 @@ describe('webhook ingress with a small body limit', () => {
 
   /** A valid, signed webhook body of exactly `size` bytes. */
   function bodyOfSize(size: number, ig: string): string {
-    const base = (pad: string) => JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, 'c-size', { message: { mid: `mid-size-${size}-${ig}`, text: pad } })] }]));
+    const base = (pad: string) => JSON.stringify(webhookBody([{ id: ig, messaging: [messagingItem(ig, '1000000000000112', { message: { mid: `mid-size-${size}-${ig}`, text: pad } })] }]));
     const body = base('x'.repeat(size - Buffer.byteLength(base(''))));
     expect(Buffer.byteLength(body)).toBe(size);
     return body;
@@ -478,7 +614,7 @@ describe('webhook ingress with a small body limit', () => {
 
   it('answers 413 for a signed body over the limit and stores nothing', async () => {
     expect(engine.config.api.webhookMaxBodyBytes).toBe(limit);
-    const body = bodyOfSize(limit + 1, `ig-big-${uid()}`);
+    const body = bodyOfSize(limit + 1, metaId());
     const response = await postRaw(engine.baseUrl, body, { 'x-hub-signature-256': sign(body) });
     expect(response.status).toBe(413);
     expect(response.json).toEqual({ error: { type: 'PayloadTooLarge', message: expect.stringContaining(String(limit)) } });
@@ -486,7 +622,7 @@ describe('webhook ingress with a small body limit', () => {
   });
 
   it('answers 413 for a body over the limit sent without a Content-Length (chunked)', async () => {
-    const body = bodyOfSize(limit * 4, `ig-chunked-${uid()}`);
+    const body = bodyOfSize(limit * 4, metaId());
     const bytes = Buffer.from(body);
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -508,7 +644,7 @@ describe('webhook ingress with a small body limit', () => {
 
   it('times a body refused for its size as refused, and serves /metrics only to the metrics token', async () => {
     const before = await samplesOf(engine.metrics.api.registry);
-    const body = bodyOfSize(limit + 1, `ig-big-${uid()}`);
+    const body = bodyOfSize(limit + 1, metaId());
     expect((await postRaw(engine.baseUrl, body, { 'x-hub-signature-256': sign(body) })).status).toBe(413);
     expect((await scrapeMetrics(engine.baseUrl)).status).toBe(401);
     expect((await scrapeMetrics(engine.baseUrl, { authorization: 'Bearer not-the-metrics-token' })).status).toBe(401);
@@ -520,7 +656,7 @@ describe('webhook ingress with a small body limit', () => {
   });
 
   it('accepts a body of exactly the limit', async () => {
-    const ig = `ig-exact-${uid()}`;
+    const ig = metaId();
     const body = bodyOfSize(limit, ig);
     const response = await postRaw(engine.baseUrl, body, { 'x-hub-signature-256': sign(body) });
     expect(response.status).toBe(200);
@@ -531,7 +667,7 @@ describe('webhook ingress with a small body limit', () => {
 describe('webhook ingress when the database does not answer', () => {
   const config = testConfig();
   const logger = createLogger({ write: () => undefined });
-  const body = JSON.stringify(webhookBody([{ id: 'ig-down', messaging: [messagingItem('ig-down', 'c-down', { message: { mid: `mid-down-${uid()}`, text: 'is anyone storing this?' } })] }]));
+  const body = JSON.stringify(webhookBody([{ id: '17841400000009999', messaging: [messagingItem('17841400000009999', '1000000000000113', { message: { mid: `mid-down-${uid()}`, text: 'is anyone storing this?' } })] }]));
 
   async function serve(database: ReturnType<typeof createDatabaseConnection>): Promise<{ baseUrl: string; metrics: ApiMetrics; close(): Promise<void> }> {
     const temporal = createTemporalAccess(config.temporal);

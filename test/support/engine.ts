@@ -111,7 +111,7 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
     shutdownWorker = () => worker.shutdown();
   }
 
-  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger, metrics: metrics.api });
+  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger, metrics: metrics.api, refusalRetry: config.inbound.refusalRetry });
   const app = createApp({ config, logger, temporal: temporalAccess, database, models, dispatcher, metrics: metrics.api });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(options.listenOnConfiguredPort ? config.api.port : 0, '127.0.0.1', () => resolve(listening));

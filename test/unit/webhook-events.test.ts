@@ -6,18 +6,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  MAX_EVENT_CHARS,
+  MAX_EVENT_DEPTH,
   STORY_LIFETIME_MS,
   editNumberOf,
   movesWindow,
   projectMessage,
-  splitWebhookPayload,
+  readStoredPayload,
+  sha256Hex,
+  splitWebhookDelivery,
   type InboundEventKind,
   type SplitEvent,
 } from '../../src/domain/webhook-events';
-
-const fixtureDir = join(__dirname, '..', 'fixtures', 'meta');
-const fixtureNames = readdirSync(fixtureDir).filter((name) => name.endsWith('.json'));
-const fixture = (name: string): unknown => JSON.parse(readFileSync(join(fixtureDir, name), 'utf8'));
 
 /** Meta's example times (ms): when the event happened, and when the notification was sent. */
 const TS = 1569262485349;
@@ -26,6 +26,23 @@ const RECEIVED_AT = 1_800_000_000_000;
 
 const IG = '17841400000000101';
 const CUSTOMER = '1234567890123456';
+
+const fixtureDir = join(__dirname, '..', 'fixtures', 'meta');
+const fixtureNames = readdirSync(fixtureDir).filter((name) => name.endsWith('.json'));
+/** Meta's placeholders for ids, written as the strings of digits Meta sends: an id of other characters is refused. */
+const placeholderIds: Record<string, string> = { IGID: IG, IGSID: CUSTOMER };
+const fixtureText = (name: string): string => readFileSync(join(fixtureDir, name), 'utf8').replace(/"(IGID|IGSID)"/g, (_, id: string) => `"${placeholderIds[id]}"`);
+const fixture = (name: string): unknown => JSON.parse(fixtureText(name));
+
+/** A body written as JSON split as the ingress splits the bytes it receives; a body that is no webhook is its problem. */
+function splitWebhookPayload(body: unknown, receivedAt: number): { events: SplitEvent[]; envelopeProblem: string | null } {
+  const result = splitWebhookDelivery(JSON.stringify(body), receivedAt);
+  if (result.outcome === 'too-many-entries') throw new Error(`refused: ${result.entries} entries`);
+  return result.outcome === 'events' ? { events: result.events, envelopeProblem: null } : { events: [], envelopeProblem: result.problem };
+}
+
+/** The event's stored text, parsed. */
+const parsedPayload = (event: SplitEvent): unknown => JSON.parse(event.payload);
 
 function only(events: SplitEvent[]): SplitEvent {
   expect(events).toHaveLength(1);
@@ -53,9 +70,9 @@ function splitOne(item: unknown): SplitEvent {
 
 describe('splitWebhookPayload: Meta documentation fixtures', () => {
   type Expected = { kind: InboundEventKind; igAccountId: string; customerIgsid: string; mid: string | null; occurredAt: number; eventKey: string };
-  const docs = (kind: InboundEventKind, mid: string | null, eventKey: string): Expected => ({ kind, igAccountId: 'IGID', customerIgsid: 'IGSID', mid, occurredAt: TS, eventKey });
+  const docs = (kind: InboundEventKind, mid: string | null, eventKey: string): Expected => ({ kind, igAccountId: IG, customerIgsid: CUSTOMER, mid, occurredAt: TS, eventKey });
   const expected: Record<string, Expected> = {
-    'message-reactions.json': docs('reaction', 'MESSAGE-ID', `reaction:IGSID:MESSAGE-ID:react:${TS}`),
+    'message-reactions.json': docs('reaction', 'MESSAGE-ID', `reaction:${CUSTOMER}:MESSAGE-ID:react:${TS}`),
     'messages-attachments.json': docs('message', 'MESSAGE-ID', 'message:MESSAGE-ID'),
     'messages-deleted.json': docs('deleted', 'MESSAGE-ID', 'deleted:MESSAGE-ID'),
     // An echo is sent by the business: the customer is its recipient.
@@ -67,8 +84,8 @@ describe('splitWebhookPayload: Meta documentation fixtures', () => {
     'messages-text.json': docs('message', 'MESSAGE-ID', 'message:MESSAGE-ID'),
     'messages-unsupported.json': docs('message', 'MESSAGE-ID', 'message:MESSAGE-ID'),
     'messaging-postbacks.json': docs('postback', 'MESSAGE-ID', 'postback:MESSAGE-ID'),
-    'messaging-referral.json': docs('referral', null, `referral:IGSID:${TS}`),
-    'messaging-seen.json': docs('read', 'LAST-MESSAGE-ID-READ', 'read:IGSID:LAST-MESSAGE-ID-READ'),
+    'messaging-referral.json': docs('referral', null, `referral:${CUSTOMER}:${TS}`),
+    'messaging-seen.json': docs('read', 'LAST-MESSAGE-ID-READ', `read:${CUSTOMER}:LAST-MESSAGE-ID-READ`),
     'wire-escaped-text.json': {
       kind: 'message',
       igAccountId: IG,
@@ -84,15 +101,16 @@ describe('splitWebhookPayload: Meta documentation fixtures', () => {
   });
 
   it.each(fixtureNames)('%s splits into one event of the documented kind, keyed for dedupe', (name) => {
-    const body = fixture(name);
-    const result = splitWebhookPayload(body, RECEIVED_AT);
-    expect(result.envelopeProblem).toBeNull();
+    const text = fixtureText(name);
+    const result = splitWebhookDelivery(text, RECEIVED_AT);
+    if (result.outcome !== 'events') throw new Error(`not split: ${result.outcome}`);
     const event = only(result.events);
     expect(event.kind).not.toBe('unknown');
     expect(event.problem).toBeNull();
     expect(event).toMatchObject(expected[name]!);
-    // The stored payload is the messaging item exactly as Meta sent it.
-    expect(event.payload).toEqual((body as { entry: Array<{ messaging: unknown[] }> }).entry[0]!.messaging[0]);
+    // The stored payload is the messaging item's own text, byte for byte as Meta sent it.
+    expect(text).toContain(event.payload);
+    expect(parsedPayload(event)).toEqual((JSON.parse(text) as { entry: Array<{ messaging: unknown[] }> }).entry[0]!.messaging[0]);
   });
 
   it('splits a fixture to the same keys every time (a second delivery is recognised)', () => {
@@ -106,7 +124,7 @@ describe('splitWebhookPayload: Meta documentation fixtures', () => {
   it('projects the documentation messages into the kinds the inbox shows', () => {
     const project = (name: string) => {
       const event = only(splitWebhookPayload(fixture(name), RECEIVED_AT).events);
-      return projectMessage(event.payload, event.occurredAt);
+      return projectMessage(parsedPayload(event), event.occurredAt);
     };
     expect(project('messages-text.json')).toMatchObject({ kind: 'text', text: 'MESSAGE-TEXT', attachments: [] });
     expect(project('messages-attachments.json')).toMatchObject({ kind: 'image', attachments: [{ type: 'image', url: 'IMAGE-CDN-URL' }] });
@@ -152,19 +170,37 @@ describe('splitWebhookPayload: kinds beyond the fixtures', () => {
     expect(event).toMatchObject({ kind: 'postback', eventKey: 'postback:m.3' });
   });
 
-  it('takes numeric ids as strings', () => {
-    // Meta's ids are strings; a number (within 2^53, or JSON.parse has already rounded it) is read as its digits.
-    const event = only(
-      splitWebhookPayload(envelope([{ id: 178414001, time: ENTRY_TIME, messaging: [{ sender: { id: 123456 }, recipient: { id: 178414001 }, timestamp: TS, message: { mid: 'm.4', text: 'hi' } }] }]), RECEIVED_AT).events,
-    );
-    expect(event).toMatchObject({ kind: 'message', igAccountId: '178414001', customerIgsid: '123456' });
+  it('refuses numeric ids, which Meta sends as strings (past 2^53 a number is another id already)', () => {
+    const item = { sender: { id: 123456 }, recipient: { id: IG }, timestamp: TS, message: { mid: 'm.4', text: 'hi' } };
+    const fromNumber = splitOne(item);
+    expect(fromNumber).toMatchObject({ kind: 'unknown', igAccountId: IG, problem: expect.stringMatching(/sender\.id: expected an id as a string of digits, not a number/) });
+    const [entryEvent] = splitWebhookPayload(envelope([{ id: 178414001, time: ENTRY_TIME, messaging: [{ ...item, sender: { id: CUSTOMER } }] }]), RECEIVED_AT).events;
+    expect(entryEvent).toMatchObject({ kind: 'unknown', igAccountId: null, problem: expect.stringMatching(/entry\[0\]: id: expected an id as a string of digits, not a number/) });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['letters', 'c1', /sender\.id: expected an id of 1 to 32 digits/],
+    ['empty', '', /sender\.id: expected an id of 1 to 32 digits/],
+    ['5 KB of digits', '1'.repeat(5 * 1024), /sender\.id: expected an id of 1 to 32 digits/],
+  ])('refuses a sender id of %s, naming the rule, without echoing it', (_name, id, problem) => {
+    const event = splitOne({ sender: { id }, recipient: { id: IG }, timestamp: TS, message: { mid: 'm.5', text: 'hi' } });
+    expect(event).toMatchObject({ kind: 'unknown', problem: expect.stringMatching(problem) });
+    expect(event.problem!.length).toBeLessThan(200);
+  });
+
+  it('refuses a mid longer than any Meta gives, and keys an event only by bounded values', () => {
+    const event = splitOne(fromCustomer({ message: { mid: 'm'.repeat(513), text: 'hi' } }));
+    expect(event).toMatchObject({ kind: 'unknown', problem: expect.stringMatching(/message\.mid/) });
+    expect(splitOne(fromCustomer({ message: { mid: 'm'.repeat(512), text: 'hi' } })).kind).toBe('message');
+    expect(splitOne(fromCustomer({ reaction: { mid: 'm.6', action: 'a'.repeat(33) } })).kind).toBe('unknown');
   });
 
   it('records a comment (an entry `changes` item) as a change of the account, at the entry time', () => {
     const comment = { field: 'comments', value: { id: 'c.1', from: { id: CUSTOMER, username: 'anna' }, text: 'nice #shoes', media: { id: 'media.1', media_product_type: 'FEED' } } };
     const result = splitWebhookPayload(envelope([{ id: IG, time: ENTRY_TIME, changes: [comment] }]), RECEIVED_AT);
     const event = only(result.events);
-    expect(event).toMatchObject({ kind: 'change', igAccountId: IG, customerIgsid: null, mid: null, occurredAt: ENTRY_TIME, problem: null, payload: comment });
+    expect(event).toMatchObject({ kind: 'change', igAccountId: IG, customerIgsid: null, mid: null, occurredAt: ENTRY_TIME, problem: null });
+    expect(parsedPayload(event)).toEqual(comment);
     expect(event.eventKey).toMatch(new RegExp(`^change:${IG}:[0-9a-f]{64}$`));
     // The same comment delivered again has the same key; another comment has another.
     const again = only(splitWebhookPayload(envelope([{ id: IG, time: ENTRY_TIME + 1, changes: [comment] }]), RECEIVED_AT).events);
@@ -188,29 +224,30 @@ describe('splitWebhookPayload: batches', () => {
   const OTHER_IG = '17841400000000202';
 
   it('splits every messaging item of every entry, in order, with its own account and customer', () => {
+    const [c1, c2, c3] = ['1000000000000001', '1000000000000002', '1000000000000003'];
     const body = envelope([
       entry([
-        fromCustomer({ message: { mid: 'a.1', text: 'one' } }, TS + 1, 'c1'),
-        fromCustomer({ message: { mid: 'a.2', text: 'two' } }, TS + 2, 'c2'),
-        { sender: { id: IG }, recipient: { id: 'c1' }, timestamp: TS + 3, message: { mid: 'a.3', text: 'reply', is_echo: true } },
+        fromCustomer({ message: { mid: 'a.1', text: 'one' } }, TS + 1, c1),
+        fromCustomer({ message: { mid: 'a.2', text: 'two' } }, TS + 2, c2),
+        { sender: { id: IG }, recipient: { id: c1 }, timestamp: TS + 3, message: { mid: 'a.3', text: 'reply', is_echo: true } },
       ]),
       {
         id: OTHER_IG,
         time: ENTRY_TIME,
         messaging: [
-          { sender: { id: 'c3' }, recipient: { id: OTHER_IG }, timestamp: TS + 4, read: { mid: 'b.0' } },
-          { sender: { id: 'c3' }, recipient: { id: OTHER_IG }, timestamp: TS + 5, message: { mid: 'b.1', is_deleted: true } },
+          { sender: { id: c3 }, recipient: { id: OTHER_IG }, timestamp: TS + 4, read: { mid: 'b.0' } },
+          { sender: { id: c3 }, recipient: { id: OTHER_IG }, timestamp: TS + 5, message: { mid: 'b.1', is_deleted: true } },
         ],
       },
     ]);
     const result = splitWebhookPayload(body, RECEIVED_AT);
     expect(result.envelopeProblem).toBeNull();
     expect(result.events.map((e) => [e.kind, e.igAccountId, e.customerIgsid, e.mid, e.occurredAt, e.eventKey])).toEqual([
-      ['message', IG, 'c1', 'a.1', TS + 1, 'message:a.1'],
-      ['message', IG, 'c2', 'a.2', TS + 2, 'message:a.2'],
-      ['echo', IG, 'c1', 'a.3', TS + 3, 'echo:a.3'],
-      ['read', OTHER_IG, 'c3', 'b.0', TS + 4, 'read:c3:b.0'],
-      ['deleted', OTHER_IG, 'c3', 'b.1', TS + 5, 'deleted:b.1'],
+      ['message', IG, c1, 'a.1', TS + 1, 'message:a.1'],
+      ['message', IG, c2, 'a.2', TS + 2, 'message:a.2'],
+      ['echo', IG, c1, 'a.3', TS + 3, 'echo:a.3'],
+      ['read', OTHER_IG, c3, 'b.0', TS + 4, `read:${c3}:b.0`],
+      ['deleted', OTHER_IG, c3, 'b.1', TS + 5, 'deleted:b.1'],
     ]);
     expect(new Set(result.events.map((e) => e.eventKey)).size).toBe(result.events.length);
   });
@@ -276,7 +313,8 @@ describe('splitWebhookPayload: what it cannot read is kept and marked', () => {
     const [first, unknown, third] = result.events as [SplitEvent, SplitEvent, SplitEvent];
     expect(first).toMatchObject({ eventKey: 'message:ok.1', problem: null });
     expect(third).toMatchObject({ eventKey: `reaction:${CUSTOMER}:ok.1:react:${TS + 1}`, problem: null });
-    expect(unknown).toMatchObject({ kind: 'unknown', igAccountId: IG, customerIgsid: null, mid: null, payload: bad });
+    expect(unknown).toMatchObject({ kind: 'unknown', igAccountId: IG, customerIgsid: null, mid: null });
+    expect(parsedPayload(unknown)).toEqual(bad);
     expect(unknown.problem).toContain(field);
     expect(unknown.eventKey).toMatch(/^unknown:[0-9a-f]{64}$/);
     expect(typeof unknown.occurredAt).toBe('number');
@@ -313,6 +351,13 @@ describe('splitWebhookPayload: what it cannot read is kept and marked', () => {
   it('splits an empty batch into no events and no problem', () => {
     expect(splitWebhookPayload(envelope([]), RECEIVED_AT)).toEqual({ events: [], envelopeProblem: null });
   });
+
+  it('refuses more entries than Meta ever batches (1,000), and splits 1,000', () => {
+    const entries = (count: number) => JSON.stringify(envelope(Array.from({ length: count }, (_, index) => entry([fromCustomer({ message: { mid: `n.${index}`, text: 'hi' } })]))));
+    expect(splitWebhookDelivery(entries(1001), RECEIVED_AT)).toEqual({ outcome: 'too-many-entries', entries: 1001, limit: 1000 });
+    const accepted = splitWebhookDelivery(entries(1000), RECEIVED_AT);
+    expect(accepted.outcome === 'events' && accepted.events.length).toBe(1000);
+  });
 });
 
 describe('splitWebhookPayload: an odd time costs its own field only', () => {
@@ -334,7 +379,7 @@ describe('splitWebhookPayload: an odd time costs its own field only', () => {
     const event = only(result.events);
     expect(event).toMatchObject({ kind: 'message', mid: 'odd.1', eventKey: 'message:odd.1', igAccountId: IG, customerIgsid: CUSTOMER, occurredAt: TS });
     // What Meta sent is kept as it came: the item whole, and the odd entry value in the note.
-    expect(event.payload).toEqual(item);
+    expect(parsedPayload(event)).toEqual(item);
     expect(event.problem).toMatch(note);
   });
 
@@ -376,7 +421,8 @@ describe('splitWebhookPayload: an odd time costs its own field only', () => {
     const item: Record<string, unknown> = { sender: { id: CUSTOMER }, recipient: { id: IG }, message: { mid: 't.1', text: 'hi' } };
     if (timestamp !== undefined) item.timestamp = timestamp;
     const event = splitOne(item);
-    expect(event).toMatchObject({ kind: 'message', eventKey: 'message:t.1', occurredAt: expected, payload: item });
+    expect(event).toMatchObject({ kind: 'message', eventKey: 'message:t.1', occurredAt: expected });
+    expect(parsedPayload(event)).toEqual(item);
     expect(event.problem).toMatch(note);
   });
 
@@ -395,6 +441,94 @@ describe('splitWebhookPayload: an odd time costs its own field only', () => {
     const inMs = splitOne(fromCustomer({ reaction: { mid: 'k.2', action: 'react', reaction: 'like' } }, 1569262485000));
     const inSeconds = splitOne(fromCustomer({ reaction: { mid: 'k.2', action: 'react', reaction: 'like' } }, 1569262485));
     expect(inSeconds.eventKey).toBe(inMs.eventKey);
+  });
+});
+
+describe('splitWebhookDelivery: times out of range', () => {
+  it.each<[string, string, string]>([
+    ['0', '0', '0'],
+    ['-0', '-0', '-0'],
+    ['9e15', '9e15', '9000000000000000'],
+    ['before Instagram began (2001, in seconds)', '1000000000', '1000000000'],
+    ['two years after its receipt', String(RECEIVED_AT + 2 * 366 * 24 * 3600 * 1000), String(RECEIVED_AT + 2 * 366 * 24 * 3600 * 1000)],
+  ])('a timestamp of %s falls back to the entry time, keeps the value as sent in the note and the text', (_name, written, shown) => {
+    const text = `{"object":"instagram","entry":[{"id":"${IG}","time":${ENTRY_TIME},"messaging":[{"sender":{"id":"${CUSTOMER}"},"recipient":{"id":"${IG}"},"timestamp":${written},"message":{"mid":"r.1","text":"hi"}}]}]}`;
+    const result = splitWebhookDelivery(text, RECEIVED_AT);
+    if (result.outcome !== 'events') throw new Error(result.outcome);
+    const event = only(result.events);
+    expect(event).toMatchObject({ kind: 'message', eventKey: 'message:r.1', occurredAt: ENTRY_TIME });
+    expect(event.problem).toMatch(new RegExp(`^timestamp ${shown.replace('-', '\\-')} is out of range \\((.*Z|not a date)\\): the entry's time is used$`));
+    expect(event.payload).toContain(`"timestamp":${written}`);
+  });
+
+  it('falls back to the time of receipt when the entry time is out of range as well', () => {
+    const event = splitOne(fromCustomer({ message: { mid: 'r.2', text: 'hi' } }, 0));
+    expect(event.occurredAt).toBe(ENTRY_TIME);
+    const result = splitWebhookPayload(envelope([entry([fromCustomer({ message: { mid: 'r.3', text: 'hi' } }, 0)], { time: 9e15 })]), RECEIVED_AT);
+    expect(only(result.events)).toMatchObject({ occurredAt: RECEIVED_AT, problem: expect.stringMatching(/entry\[0\]\.time 9000000000000000 is out of range \(not a date\): the time of receipt is used/) });
+  });
+
+  it('keys a time-keyed event by its time as sent even out of range, so a redelivery is recognised', () => {
+    const first = splitOne(fromCustomer({ reaction: { mid: 'r.4', action: 'react' } }, 0));
+    expect(first.eventKey).toBe(`reaction:${CUSTOMER}:r.4:react:0`);
+  });
+});
+
+describe('splitWebhookDelivery: whatever Meta signs is kept as its own text', () => {
+  const itemText = (extra: string) => `{"sender":{"id":"${CUSTOMER}"},"recipient":{"id":"${IG}"},"timestamp":${TS},"message":{"mid":"h.1","text":"hi"${extra}}}`;
+  const delivery = (items: string) => `{"object":"instagram","entry":[{"id":"${IG}","time":${ENTRY_TIME},"messaging":[${items}]}]}`;
+  const split = (text: string): SplitEvent[] => {
+    const result = splitWebhookDelivery(text, RECEIVED_AT);
+    if (result.outcome !== 'events') throw new Error(result.outcome);
+    return result.events;
+  };
+
+  it.each<[string, string]>([
+    ['a key holding NUL', ',"a\\u0000b":1,"$x.y":{"c\\u0000":[1]}'],
+    ['arrays in arrays', ',"grid":[[1,[2,[3]]],[]]'],
+    ['spacing and escapes', ' , "note" : "\\/ \\"quoted\\" \\\\" '],
+  ])('reads a message with %s and keeps its text byte for byte', (_name, extra) => {
+    const item = itemText(extra);
+    const event = only(split(delivery(item)));
+    expect(event).toMatchObject({ kind: 'message', eventKey: 'message:h.1', problem: null });
+    expect(event.payload).toBe(item);
+  });
+
+  it('keeps an item nested 10,000 deep unread, as an unknown event that says why, and reads its neighbours', () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const item = itemText(`,"deep":${deep}`);
+    const events = split(delivery(`${item},${itemText('').replace('h.1', 'h.2')}`));
+    expect(events.map((event) => event.kind)).toEqual(['unknown', 'message']);
+    expect(events[0]).toMatchObject({ igAccountId: IG, payload: item, problem: 'entry[0].messaging[0] nests 10002 levels deep; an event may nest at most 32' });
+    expect(events[0]!.eventKey).toBe(`unknown:${sha256Hex(item)}`);
+  });
+
+  it('keeps an entry whose id nests 10,000 deep as one unknown event with its text', () => {
+    const entryText = `{"id":${'['.repeat(10_000)}${']'.repeat(10_000)},"messaging":[]}`;
+    const [event] = split(`{"object":"instagram","entry":[${entryText}]}`);
+    expect(event).toMatchObject({ kind: 'unknown', payload: entryText, problem: 'entry[0]: id: expected an id as a string of digits, not an array' });
+    expect(event!.eventKey).toBe(`unknown:${sha256Hex(entryText)}`);
+  });
+
+  it('keeps an item larger than an event may be unread', () => {
+    const item = itemText(`,"pad":"${'x'.repeat(MAX_EVENT_CHARS)}"`);
+    expect(only(split(delivery(item)))).toMatchObject({ kind: 'unknown', problem: expect.stringMatching(/is \d+ characters long; an event may be at most/) });
+  });
+
+  it('takes the last of repeated keys, as JSON.parse does', () => {
+    const text = `{"object":"instagram","entry":[],"entry":[{"id":"${IG}","messaging":[{"x":1}],"messaging":[${itemText('')}]}]}`;
+    expect(only(split(text))).toMatchObject({ kind: 'message', payload: itemText('') });
+  });
+});
+
+describe('readStoredPayload', () => {
+  it('reads the text stored now and the object stored before, and nothing beyond the bounds', () => {
+    expect(readStoredPayload('{"message":{"mid":"x"}}')).toEqual({ message: { mid: 'x' } });
+    expect(readStoredPayload({ message: { mid: 'x', '\uff04type': 1 } })).toEqual({ message: { mid: 'x', '\uff04type': 1 } });
+    expect(readStoredPayload(`{"a":${'['.repeat(MAX_EVENT_DEPTH)}${']'.repeat(MAX_EVENT_DEPTH)}}`)).toBeNull();
+    expect(readStoredPayload('{not json')).toBeNull();
+    expect(readStoredPayload('[1]')).toBeNull();
+    expect(readStoredPayload(null)).toBeNull();
   });
 });
 

@@ -6,7 +6,7 @@
 import type { Models } from '../../db/models';
 import type { LinkedAccount } from '../../db/models/linked-account';
 import type { WebhookEvent } from '../../db/models/webhook-event';
-import { movesWindow, type InboundEventKind } from '../../domain/webhook-events';
+import { movesWindow, readStoredPayload, type InboundEventKind } from '../../domain/webhook-events';
 import { FailureType } from '../../temporal/failures';
 import type { RecordedInboundEvent, RecordInboundEventInput } from '../conversation-contract';
 import { ActivityError } from '../failures';
@@ -19,7 +19,7 @@ export interface EventToApply {
   event: WebhookEvent;
   input: RecordInboundEventInput;
   account: LinkedAccount;
-  /** The event as Meta sent it. */
+  /** The event as Meta sent it, read from its stored text (or, stored before, its object). */
   payload: Record<string, unknown>;
   recorded: RecordedInboundEvent;
 }
@@ -46,7 +46,11 @@ export function createEventRecorder(deps: EventRecorderDeps) {
     // Own properties only: a stored kind named like an Object member is not a kind the inbox shows.
     const record = Object.hasOwn(recorders, kind) ? recorders[kind as keyof KindRecorders] : undefined;
     if (!record) return outcomes.skip(event, input, `events of kind ${kind} are not shown in the inbox`);
-    return record({ event, input, account, payload: event.payload as Record<string, unknown>, recorded });
+    // The ingress read it within the same bounds before dispatching it: a payload that does not read now was damaged
+    // since, and fails like any fault, so that it is retried and then parked with the reason, never skipped.
+    const payload = readStoredPayload(event.payload);
+    if (payload === null) throw new Error(`the stored payload of ${event._id} is not a JSON object within the bounds of an event`);
+    return record({ event, input, account, payload, recorded });
   }
 
   /**

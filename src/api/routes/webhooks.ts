@@ -1,7 +1,8 @@
 /**
  * Meta's webhook ingress. `GET` answers the subscription handshake; `POST` checks the signature over the raw
  * bytes, stores every event of the batch with its dedupe key, answers 200, and only then hands the new events to
- * their conversation workflows. A storage failure answers 503 so that Meta delivers again. The storing and the
+ * their conversation workflows. A storage failure answers 503 so that Meta delivers again; a delivery of more
+ * entries than Meta ever batches answers 413, nothing stored. The storing and the
  * hand-over are the inbound intake's (src/inbound/webhook-intake.ts); this router only speaks HTTP.
  */
 import express, { Router, type RequestHandler } from 'express';
@@ -10,7 +11,6 @@ import type { WebhookIntake } from '../../inbound/webhook-intake';
 import type { EngineMetrics, WebhookAckOutcome } from '../../metrics/engine-metrics';
 import { verifySignature } from '../../security/webhook-signature';
 import { errorBodySchema, HttpError } from '../errors';
-import { assertJsonDepth, MAX_JSON_DEPTH } from '../json-depth';
 import type { RouteDocumentation } from '../route-definitions';
 
 /** Meta's delivery as the document describes it (the route reads the raw bytes: the signature is over them). */
@@ -18,12 +18,12 @@ const webhookEnvelopeSchema = z.looseObject({
   object: z.literal('instagram'),
   entry: z.array(
     z.looseObject({
-      id: z.string().describe('The Instagram account the events are for'),
+      id: z.string().regex(/^\d{1,32}$/).describe('The Instagram account the events are for (Meta ids are strings of digits)'),
       time: z.number().describe('ms since the epoch'),
       messaging: z.array(z.looseObject({ sender: z.object({ id: z.string() }), recipient: z.object({ id: z.string() }), timestamp: z.number() })).optional(),
       changes: z.array(z.looseObject({ field: z.string(), value: z.unknown() })).optional(),
     }),
-  ),
+  ).max(1000),
 });
 
 /** The two webhook routes, declared for the API document; they are served by `createWebhookRouter` below. */
@@ -51,7 +51,8 @@ export const webhookRouteDocs: RouteDocumentation[] = [
     path: '/webhooks/instagram',
     operationId: 'webhookDelivery',
     summary: "Meta's signed event delivery",
-    description: 'Every event is stored before the answer; a delivery that cannot be stored answers 503 so that Meta delivers it again.',
+    description:
+      'Every event is stored, as its own JSON text, before the answer; what cannot be read is stored as invalid with the reason. Only a database that is down or saturated answers 503, so that Meta delivers again.',
     tags: ['webhooks'],
     auth: 'none',
     headers: z.object({ 'X-Hub-Signature-256': z.string().describe('`sha256=<hex HMAC-SHA256 of the raw body with the app secret>`') }),
@@ -59,11 +60,11 @@ export const webhookRouteDocs: RouteDocumentation[] = [
     responses: {
       200: { description: 'Stored', contentType: 'text/plain', schema: z.literal('EVENT_RECEIVED') },
       400: {
-        description: `JsonTooDeep: signed, but nested more than ${MAX_JSON_DEPTH} levels deep; InvalidContentEncoding: the body is not what its Content-Encoding says`,
+        description: 'InvalidContentEncoding: the body is not what its Content-Encoding says',
         schema: errorBodySchema,
       },
       401: { description: 'InvalidSignature: missing, malformed or not matching', schema: errorBodySchema },
-      413: { description: 'PayloadTooLarge', schema: errorBodySchema },
+      413: { description: 'PayloadTooLarge, or TooManyEntries: more than the 1,000 entries Meta ever batches; nothing stored', schema: errorBodySchema },
       415: { description: 'UnsupportedEncoding: a Content-Encoding other than gzip, deflate or br', schema: errorBodySchema },
       503: { description: 'StorageUnavailable: Meta delivers again', schema: errorBodySchema },
     },
@@ -117,11 +118,12 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       const message = signature.reason === 'missing' ? 'X-Hub-Signature-256 header is missing' : signature.reason === 'malformed' ? 'X-Hub-Signature-256 is not of the form sha256=<64 hex digits>' : 'X-Hub-Signature-256 does not match the body';
       throw new HttpError(401, 'InvalidSignature', message);
     }
-    // Meta's deliveries nest about ten levels; a body nested thousands deep would overflow the recursive reading of it.
-    assertJsonDepth(raw);
 
     const intake = await deps.intake.receive(raw);
-    if (!intake.stored) throw new HttpError(503, 'StorageUnavailable', 'the events could not be stored; deliver again later');
+    if (intake.outcome === 'too-many-entries') {
+      throw new HttpError(413, 'TooManyEntries', `the delivery has ${intake.entries} entries; Meta batches at most ${intake.limit}, so nothing of it was stored`);
+    }
+    if (intake.outcome === 'unavailable') throw new HttpError(503, 'StorageUnavailable', 'the events could not be stored; deliver again later');
     res.status(200).type('text/plain').send('EVENT_RECEIVED');
     intake.dispatchNew();
   });

@@ -21,7 +21,10 @@ export type WebhookEventStatus =
   | 'held'
   /** Signed by Meta but not understood: kept with the problem, never dispatched. */
   | 'invalid'
-  /** Could not be recorded after bounded retries: set aside with its reason so the events after it go on. */
+  /**
+   * Could not be recorded, or not even handed to its conversation (Temporal refused the signal), after bounded
+   * retries: set aside with its reason so the events after it go on.
+   */
   | 'parked';
 
 export interface WebhookEvent {
@@ -37,13 +40,21 @@ export interface WebhookEvent {
   /** Meta's timestamp of the event (ms), or the delivery time when the event has none. */
   occurredAt: Date;
   receivedAt: Date;
-  /** The event as Meta sent it: one messaging item, one change, or a whole unparseable body. */
+  /**
+   * The event as Meta sent it: its JSON text exactly as it was in the delivery (one messaging item, one change, one
+   * entry, or a whole body that is not a webhook; base64 for a body that is not UTF-8). Events stored before hold it
+   * parsed, as an object: read it with `readStoredPayload` (src/domain/webhook-events), which takes both.
+   */
   payload: unknown;
   problem: string | null;
   skipReason: string | null;
   conversationId: string | null;
   dispatchAttempts: number;
   dispatchedAt: Date | null;
+  /** How many times Temporal refused its signal (not counting Temporal being unreachable). Absent when never. */
+  dispatchRefusals?: number;
+  /** After a refusal, not handed over again before this time (a back-off); absent or null: at once. */
+  nextDispatchAt?: Date | null;
   recordedAt: Date | null;
   /** Parked: how many times recording it was tried (null when not known). Absent on events never parked. */
   recordAttempts?: number | null;
@@ -69,6 +80,8 @@ const webhookEventSchema = new Schema<WebhookEvent>(
     conversationId: { type: String, default: null },
     dispatchAttempts: { type: Number, required: true, default: 0 },
     dispatchedAt: { type: Date, default: null },
+    dispatchRefusals: { type: Number },
+    nextDispatchAt: { type: Date },
     recordedAt: { type: Date, default: null },
     recordAttempts: { type: Number },
     replays: { type: Number },

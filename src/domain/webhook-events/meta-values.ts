@@ -38,11 +38,49 @@ function fromNumber(value: number, readAs: MetaTime['readAs']): MetaTime | null 
   return { ms: Math.round(value), readAs };
 }
 
-/** What was odd about a time that was read anyway, in words, with the value as sent. */
-export function timeNote(field: string, raw: unknown, time: MetaTime | null, fallback: string): string | null {
-  if (time === null) return raw === undefined ? `${field} is missing: ${fallback}` : `${field} ${JSON.stringify(raw)} is not a time: ${fallback}`;
-  if (time.readAs === null) return null;
-  return `${field} ${JSON.stringify(raw)} is not ms since the epoch: read as ${time.readAs} (${new Date(time.ms).toISOString()})`;
+/** Instagram began in October 2010: no event of it happened before. */
+const EARLIEST_EVENT_MS = Date.UTC(2010, 9, 1);
+/**
+ * How far a time may lie ahead of its receipt. Clocks drift and the emulator's clock runs days ahead in tests; a year
+ * covers both, and still refuses a time that would keep a conversation's window open for ever.
+ */
+const LATEST_AHEAD_OF_RECEIPT_MS = 366 * 24 * 60 * 60 * 1000;
+
+/** One of Meta's times on an event, read and judged. */
+export interface EventTime {
+  /** The time to use (ms), or null when the value is missing, unreadable or out of range: the caller falls back. */
+  ms: number | null;
+  /** The value read as ms even when out of range: the same for every delivery, so it may name the event. */
+  readMs: number | null;
+  /** What was odd about the value, in words, with the value as sent; null when it is as documented. */
+  note: string | null;
+}
+
+/** A value as sent, short enough for a note: long strings cut, arrays and objects named, never walked. */
+function shown(raw: unknown): string {
+  if (typeof raw === 'string') return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}…` : raw);
+  if (typeof raw === 'number') return Object.is(raw, -0) ? '-0' : String(raw);
+  if (Array.isArray(raw)) return 'an array';
+  return raw !== null && typeof raw === 'object' ? 'an object' : String(raw);
+}
+
+function isoOrNot(ms: number): string {
+  return Number.isFinite(new Date(ms).getTime()) ? new Date(ms).toISOString() : 'not a date';
+}
+
+/**
+ * Reads one of Meta's times (`readMetaTime`) and keeps it only within a sane range: after Instagram began and not
+ * far ahead of its receipt. 0, -0 or 9e15 would otherwise date a message 1970 or not at all.
+ */
+export function readEventTime(field: string, raw: unknown, receivedAt: number, fallback: string): EventTime {
+  if (raw === undefined) return { ms: null, readMs: null, note: `${field} is missing: ${fallback}` };
+  const time = readMetaTime(raw);
+  if (time === null) return { ms: null, readMs: null, note: `${field} ${shown(raw)} is not a time: ${fallback}` };
+  if (time.ms < EARLIEST_EVENT_MS || time.ms > receivedAt + LATEST_AHEAD_OF_RECEIPT_MS) {
+    return { ms: null, readMs: time.ms, note: `${field} ${shown(raw)} is out of range (${isoOrNot(time.ms)}): ${fallback}` };
+  }
+  const note = time.readAs === null ? null : `${field} ${shown(raw)} is not ms since the epoch: read as ${time.readAs} (${isoOrNot(time.ms)})`;
+  return { ms: time.ms, readMs: time.ms, note };
 }
 
 /** Meta's edit number (num_edit: a number, or the docs' string); 1, the first edit, when absent or unreadable. */
