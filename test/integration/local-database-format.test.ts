@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { MongoClient, type Db } from 'mongodb';
+import { Double, Long, MongoClient, type Db, type Filter } from 'mongodb';
 import { findFreePort, localMongoUri, startMongoServer, type ManagedProcess } from '../../scripts/lib/processes';
 import { canonical, everyType, messages, writeSampleData } from '../fixtures/local-database/documents';
 
@@ -103,4 +103,37 @@ test('a data file written before the compact format is converted at startup, not
   const reopened = await expectWritable(converted);
   expect(canonical(await reopened.db.collection('typed').findOne({}, readRaw))).toBe(canonical(everyType));
   expect(readFileSync(path.join(workDir, 'mongo-server.log'), 'utf8').match(/in the compact format/g)).toHaveLength(1);
+});
+
+/** Each query's _ids, from a collection with a non-unique index on `tag` and from one without: they must agree. */
+async function answers(db: Db, queries: Array<Filter<{ _id: number }>>): Promise<{ indexed: number[][]; plain: number[][] }> {
+  const ids = (name: string) => Promise.all(queries.map(async (query) => (await db.collection<{ _id: number }>(name).find(query).toArray()).map((d) => d._id)));
+  return { indexed: await ids('indexed'), plain: await ids('plain') };
+}
+
+test('a non-unique index answers equality queries as a scan would, through inserts, updates, deletes and a restart', async () => {
+  const first = await start();
+  await first.db.collection('indexed').createIndex({ tag: 1, n: -1 });
+  const documents = [{ _id: 1, tag: 'a' }, { _id: 2, tag: ['a', 'b'] }, { _id: 3, tag: 'b' }, { _id: 4, tag: 5 }, { _id: 5, tag: new Double(5) }, { _id: 6 }, { _id: 7, tag: Long.fromNumber(5) }, { _id: 8, tag: null }];
+  for (const name of ['indexed', 'plain']) await first.db.collection<{ _id: number }>(name).insertMany(documents.map((d) => ({ ...d })));
+  const queries: Array<Filter<{ _id: number }>> = [{ tag: 'a' }, { tag: 'b' }, { tag: 5 }, { tag: 'a', _id: { $gt: 1 } }, { tag: null }, { tag: 'none' }];
+
+  let found = await answers(first.db, queries);
+  expect(found.indexed).toEqual([[1, 2], [2, 3], [4, 5, 7], [2], [6, 8], []]);
+  expect(found.indexed).toEqual(found.plain);
+
+  for (const name of ['indexed', 'plain']) {
+    const collection = first.db.collection<{ _id: number; tag?: unknown }>(name);
+    await collection.updateOne({ _id: 1 }, { $set: { tag: 'b' } });
+    await collection.deleteOne({ _id: 2 });
+    expect((await collection.updateMany({ tag: 'b' }, { $set: { seen: true } })).modifiedCount).toBe(2);
+    await collection.insertOne({ _id: 9, tag: 'a' });
+  }
+  found = await answers(first.db, queries);
+  expect(found.indexed).toEqual([[9], [1, 3], [4, 5, 7], [9], [6, 8], []]);
+  expect(found.indexed).toEqual(found.plain);
+
+  // Not in the file: rebuilt from the collection when the server opens it.
+  const second = await restart(first);
+  expect(await answers(second.db, queries)).toEqual(found);
 });

@@ -57,6 +57,12 @@ final class BsonH2Database extends AbstractSynchronizedMongoDatabase<Object> {
         return new BsonUniqueIndex(map, indexName, keys, sparse);
     }
 
+    /** mongo-java-server ignores non-unique indexes; here they answer equality queries from memory. */
+    @Override
+    protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
+        return new EqualityIndex(indexName, keys);
+    }
+
     @Override
     protected void dropIndex(MongoCollection<Object> collection, String indexName) {
         super.dropIndex(collection, indexName);

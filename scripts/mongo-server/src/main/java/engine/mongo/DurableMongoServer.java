@@ -41,6 +41,8 @@ import io.netty.channel.Channel;
  * touched, each with all its entries, so the encoding is paid many times per write: with Java serialization (class
  * descriptions with every value, and index keys serialized again for each comparison) it was most of the CPU the
  * database used. A file from before is rewritten in this format once, when the server starts (StorageFormat).
+ * Non-unique indexes, which mongo-java-server ignores, are kept in memory (EqualityIndex) and answer equality
+ * queries on their first field, so a read like {conversationId: X} no longer reads the whole collection.
  *
  * Usage: DurableMongoServer --file PATH [--host 127.0.0.1] [--port 27017] [--fsync]
  * (--ack-before-commit restores the stock behaviour, for bench/databases.ts to show what the wait costs and saves.)
