@@ -42,8 +42,8 @@ if [[ ! -f "$stamp" || ! -x "$TOOLS/bin/temporal" || ! -x "$TOOLS/bin/temporal-t
 fi
 
 # --- The database (Java, from scripts/mongo-server) ---------------------------
-# Rebuilt when its sources change: the stamp is the hash of the pom and the Java sources.
-mongo_sources_hash() { (cd "$ROOT/scripts/mongo-server" && find pom.xml src -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16); }
+# Rebuilt when its sources change: the stamp is the hash of the pom, the Java sources and the launcher.
+mongo_sources_hash() { (cd "$ROOT/scripts/mongo-server" && find pom.xml src mongo-server.sh -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16); }
 mongo_stamp="$TOOLS/mongo-server/.built-$(mongo_sources_hash)"
 if [[ ! -f "$mongo_stamp" || ! -x "$TOOLS/bin/mongo-server" ]]; then
   need java "Install a Java runtime and JDK, 17 or newer (e.g. 'apt-get install openjdk-17-jdk-headless')."

@@ -11,6 +11,7 @@ import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
@@ -35,6 +36,14 @@ import io.netty.channel.Channel;
  * nothing by itself (without its background writer it also serializes the pages inside the commit, not beside
  * the commands).
  *
+ * The storage format is our own (BsonValueType): documents, _ids and index keys are written as a tag byte and a
+ * compact value each, not with Java serialization, H2's default for these maps. A commit rewrites every page a write
+ * touched, each with all its entries, so the encoding is paid many times per write: with Java serialization (class
+ * descriptions with every value, and index keys serialized again for each comparison) it was most of the CPU the
+ * database used. A file from before is rewritten in this format once, when the server starts (StorageFormat).
+ * Non-unique indexes, which mongo-java-server ignores, are kept in memory (EqualityIndex) and answer equality
+ * queries on their first field, so a read like {conversationId: X} no longer reads the whole collection.
+ *
  * Usage: DurableMongoServer --file PATH [--host 127.0.0.1] [--port 27017] [--fsync]
  * (--ack-before-commit restores the stock behaviour, for bench/databases.ts to show what the wait costs and saves.)
  */
@@ -51,6 +60,7 @@ public final class DurableMongoServer {
         if (parent != null) {
             Files.createDirectories(parent);
         }
+        StorageFormat.upgrade(options.file);
         MVStore.Builder builder = new MVStore.Builder().fileName(options.file.toString());
         if (!options.ackBeforeCommit) {
             // No commits but the group commit's: no background writer, none from a writing thread.
@@ -82,6 +92,12 @@ public final class DurableMongoServer {
         DurableBackend(MVStore store, GroupCommit groupCommit) {
             super(store);
             this.groupCommit = groupCommit;
+        }
+
+        /** Called from H2Backend's constructor too, for the databases already in the file. */
+        @Override
+        protected MongoDatabase openOrCreateDatabase(String databaseName) {
+            return new BsonH2Database(databaseName, getMvStore(), getCursorRegistry());
         }
 
         @Override
