@@ -103,14 +103,14 @@ const send5xx = sendApiFault('send 5xx', { mode: 'server_error', status: 503, ra
 const sendTimeouts = sendApiFault('send timeouts', { mode: 'timeout', rate: 0.2, hangMs: 6_000 }, 'Send API holds a fifth of the calls 6 s and drops them');
 const sendUnknown = sendApiFault('send unknown outcome', { mode: 'unknown_outcome', rate: 0.3 }, 'Send API sends a third of the calls but answers an error');
 const webhookDuplicates = webhookSwitches('webhook duplicates', { duplicates: 2 }, { duplicates: 0 }, 'every webhook delivered three times');
-const webhookReorder = webhookSwitches('webhook reorder', { reorder: true, batchWindowMs: 500 }, { reorder: false, batchWindowMs: 0 }, 'webhooks gathered 0.5 s and delivered newest first');
+const webhookReorder = webhookSwitches('webhook reorder', { reorder: true, batchSize: 20, batchWindowMs: 2_000 }, { reorder: false, batchSize: 1, batchWindowMs: 0 }, 'webhooks gathered 2 s, up to 20 a delivery, newest first');
 
 /** The full suite: each fault alone. */
 export const fullPhases: FaultPhase[] = [...killPhases, send5xx, sendTimeouts, sendRateLimit, sendUnknown, webhookDuplicates, webhookReorder];
 
 /**
  * The short form's one emulator phase: the Send API answers 503 to half the calls and allows one call a second, and
- * every webhook comes twice, gathered and newest first. (Timeouts and unknown outcomes are the full suite's: each
+ * every webhook comes twice, gathered in batches newest first. (Timeouts and unknown outcomes are the full suite's: each
  * holds its conversation's outbox a minute for the echo that settles it.)
  */
 const emulatorMisbehaves = emulatorFault(
@@ -119,13 +119,13 @@ const emulatorMisbehaves = emulatorFault(
     const on = [send5xx, sendRateLimit, webhookDuplicates, webhookReorder].map((phase) => phase.name).join(', ');
     await control(context.stack.emulatorUrl, 'PUT', '/faults/send-api', { mode: 'server_error', status: 503, rate: 0.5 });
     await control(context.stack.emulatorUrl, 'PATCH', `/ig-accounts/${context.igAccountId}`, { sendRateLimitPerSecond: 1 });
-    await control(context.stack.emulatorUrl, 'PUT', '/webhooks/switches', { duplicates: 1, reorder: true, batchWindowMs: 500 });
+    await control(context.stack.emulatorUrl, 'PUT', '/webhooks/switches', { duplicates: 1, reorder: true, batchSize: 20, batchWindowMs: 2_000 });
     return `${on} at once`;
   },
   async (context) => {
     await control(context.stack.emulatorUrl, 'DELETE', '/faults/send-api');
     await control(context.stack.emulatorUrl, 'PATCH', `/ig-accounts/${context.igAccountId}`, { sendRateLimitPerSecond: 100 });
-    await control(context.stack.emulatorUrl, 'PUT', '/webhooks/switches', { duplicates: 0, reorder: false, batchWindowMs: 0 });
+    await control(context.stack.emulatorUrl, 'PUT', '/webhooks/switches', { duplicates: 0, reorder: false, batchSize: 1, batchWindowMs: 0 });
   },
 );
 

@@ -56,7 +56,7 @@ export interface SuiteResult {
 }
 
 const quickTiming: PhaseTiming = { steadyMs: 3_000, outageMs: 3_000, faultMs: 6_000, tailMs: 4_000 };
-const fullTiming: PhaseTiming = { steadyMs: 30_000, outageMs: 15_000, faultMs: 60_000, tailMs: 45_000 };
+const fullTiming: PhaseTiming = { steadyMs: 20_000, outageMs: 10_000, faultMs: 40_000, tailMs: 30_000 };
 const CUSTOMERS = 6;
 const pace: LoadPace = { dmEveryMs: 1_500, replyEveryMs: 3_000, replyGiveUpMs: 90_000 };
 /** Longer than the outbox's wait for the echo of an unknown outcome (60 s), plus its retries. */
