@@ -40,7 +40,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'emulator/config.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/config.ts', 'emulator/config.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'faults/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
@@ -68,7 +68,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'faults/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -33,19 +33,22 @@ export async function waitForHttpOk(server: ManagedProcess, url: string, timeout
   await waitUntilReady(server, async () => (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200, timeoutMs, hint);
 }
 
-/** Ready when the worker polls its task queue (bundling the workflow code takes it a while). */
+/**
+ * Ready when this worker process polls its task queue (bundling the workflow code takes it a while): a worker that
+ * died a moment ago is still listed as a poller for a while, so the poller must be this process.
+ */
 export async function waitForPoller(worker: ManagedProcess, client: Client, taskQueue: string): Promise<void> {
-  await waitUntilReady(worker, () => hasWorkflowPoller(client, taskQueue), 180_000, 'see the worker log');
+  await waitUntilReady(worker, () => hasWorkflowPoller(client, taskQueue, worker.child.pid), 180_000, 'see the worker log');
 }
 
-/** Whether a worker polls the task queue for workflow tasks. */
-export async function hasWorkflowPoller(client: Client, taskQueue: string): Promise<boolean> {
+/** Whether a worker polls the task queue for workflow tasks; with `pid`, that process (the SDK's identity is pid@host). */
+export async function hasWorkflowPoller(client: Client, taskQueue: string, pid?: number): Promise<boolean> {
   const answer = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
     taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   });
-  return answer.pollers.length > 0;
+  return answer.pollers.some((poller) => pid === undefined || (poller.identity ?? '').startsWith(`${pid}@`));
 }
 
 /** A process's warnings and errors (the engine's log lines at warn and above, and the Temporal SDK's): how many, the first few. */

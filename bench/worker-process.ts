@@ -34,7 +34,7 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Wor
     process: worker,
     log: logFile,
     unlessExits: (work) => Promise.race([work, gone]),
-    waitUntilPolling: (client, taskQueue) => waitUntilReady(worker, () => hasWorkflowPoller(client, taskQueue), 180_000, `see ${logFile}`),
+    waitUntilPolling: (client, taskQueue) => waitUntilReady(worker, () => hasWorkflowPoller(client, taskQueue, worker.child.pid), 180_000, `see ${logFile}`),
   };
 }
 

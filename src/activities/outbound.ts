@@ -2,7 +2,8 @@
  * Outbound activities of the conversation workflow: send one queued reply through the Send API, and record what
  * became of it. A send is recorded before and after the call (`sending`, then `sent`), so an attempt that finds a
  * message still `sending` knows an earlier attempt died mid-call and never sends it again blindly. Every lookup is
- * by `_id`. The workflow sends one message of a conversation at a time, so these writes do not race.
+ * by `_id`. The workflow sends one message of a conversation at a time, so these writes race only with the API
+ * giving a reply up (NotQueued), and `sending` is written only over `queued`.
  */
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
@@ -56,6 +57,13 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
     return account;
   }
 
+  /** A reply the API gave up on (it told the client nothing was sent) is never sent: it keeps its reason. */
+  function refuseUnlessQueued(message: Message): void {
+    if (message.status === 'queued') return;
+    if (message.status === 'failed' && message.error?.type === FailureType.NotQueued) throw new ActivityError(FailureType.NotQueued, message.error.message);
+    throw new ActivityError(FailureType.Unexpected, `reply ${message._id} is ${message.status}, not queued`);
+  }
+
   function outgoing(message: Message): OutgoingMessage {
     const mediaId = message.outbound?.mediaId;
     if (message.kind === 'image' && mediaId) return { kind: 'image', url: deps.mediaUrl(mediaId) };
@@ -73,17 +81,22 @@ export function createOutboundActivities(deps: OutboundActivityDeps) {
       if (message.status === 'sending') {
         throw new UnknownOutcomeError('an earlier attempt to send this message stopped during the call: Meta may have sent it');
       }
-      if (message.status !== 'queued') throw new ActivityError(FailureType.Unexpected, `reply ${input.messageId} is ${message.status}, not queued`);
+      refuseUnlessQueued(message);
       const account = await loadActiveAccount(input.igAccountId);
       // Opened before the message is marked `sending`: a token that does not open (a key missing from this process's
       // keyring during a rotation) fails the attempt without making it look as if Meta might have sent the reply.
       if (!account.pageToken) throw new ActivityError(FailureType.AccountNotActive, `Instagram account @${account.username} has no Page token: link it again`);
       const accessToken = deps.cipher.open(account.pageToken, { boundTo: account.igAccountId });
 
-      await models.messages.updateOne(
-        { _id: message._id },
+      // Only from `queued`: the API may give the reply up meanwhile (NotQueued), and whichever write comes first decides.
+      const taken = await models.messages.updateOne(
+        { _id: message._id, status: 'queued' },
         { $set: { status: 'sending', 'outbound.sendingAt': new Date(now()), 'outbound.tag': input.tag ?? null }, $inc: { 'outbound.attempts': 1 } },
       );
+      if (taken.matchedCount === 0) {
+        refuseUnlessQueued(await loadMessage(input.messageId));
+        throw new ActivityError(FailureType.Unexpected, `reply ${input.messageId} changed while it was being sent`, true);
+      }
       try {
         const sent = await deps.graph.sendMessage({
           accessToken,

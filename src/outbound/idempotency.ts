@@ -27,9 +27,13 @@ export function hashRequest(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-/** Stable ids of what a keyed request creates: a repeat of the request names the same things. */
-export function idFromIdempotencyKey(scope: IdempotencyScope, index: number): string {
-  return createHash('sha256').update(`${scope.channelId}\n${scope.key}\n${index}`).digest('hex').slice(0, 32);
+/**
+ * Stable ids of what a keyed request creates: a repeat of the request names the same things. `generation` counts
+ * the earlier runs of the request whose messages were given up (a 503): a repeat then makes new ones.
+ */
+export function idFromIdempotencyKey(scope: IdempotencyScope, index: number, generation = 0): string {
+  const name = `${scope.channelId}\n${scope.key}\n${index}${generation === 0 ? '' : `\n${generation}`}`;
+  return createHash('sha256').update(name).digest('hex').slice(0, 32);
 }
 
 export function createIdempotencyStore(deps: { models: Pick<Models, 'idempotencyRecords'>; now: () => number }) {

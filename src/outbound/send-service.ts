@@ -17,6 +17,7 @@ import type { Manager } from '../db/models/manager';
 import type { Message, MessageError } from '../db/models/message';
 import { MediaRejectedError, TextTooLongError } from '../domain/errors';
 import { MAX_TEXT_BYTES, splitText, utf8ByteLength } from '../domain/text';
+import { FailureType } from '../temporal/failures';
 import { closeConversationUpdate, SendRefusal, sendMessagesUpdate, type MessageSender } from '../workflows/conversation';
 import { contentFingerprint } from './fingerprint';
 import { hashRequest, idFromIdempotencyKey, type IdempotencyScope, type IdempotencyStore } from './idempotency';
@@ -133,7 +134,8 @@ export function createSendService(deps: SendServiceDeps) {
       mediaId,
       idempotencyKey: scope?.key ?? null,
     });
-    const messageId = (index: number): string => (scope ? idFromIdempotencyKey(scope, index) : randomUUID());
+    const generation = scope ? await keyedGeneration(scope) : 0;
+    const messageId = (index: number): string => (scope ? idFromIdempotencyKey(scope, index, generation) : randomUUID());
 
     let messages: Message[];
     if (request.text !== undefined) {
@@ -171,6 +173,17 @@ export function createSendService(deps: SendServiceDeps) {
     return messages;
   }
 
+  /**
+   * The first run of a keyed request whose messages were not given up. Those given up were answered 503 ("send it
+   * again") and are never sent; the workflow may have settled them, so the repeat sends new messages, not them.
+   */
+  async function keyedGeneration(scope: IdempotencyScope): Promise<number> {
+    for (let generation = 0; ; generation += 1) {
+      const first = await models.messages.findOne({ _id: idFromIdempotencyKey(scope, 0, generation) }).lean<Message>();
+      if (first === null || !isGivenUp(first)) return generation;
+    }
+  }
+
   async function markFailed(messageIds: string[], error: MessageError): Promise<void> {
     await models.messages.updateMany({ _id: { $in: messageIds }, status: 'queued' }, { $set: { status: 'failed', error } });
   }
@@ -195,8 +208,10 @@ export function createSendService(deps: SendServiceDeps) {
         await markFailed(messageIds, refusal);
         return refusal;
       }
-      const failure: MessageError = { type: 'NotQueued', message: 'the conversation\'s workflow could not be reached, so this message was not sent; send it again' };
+      const failure: MessageError = { type: FailureType.NotQueued, message: 'the conversation\'s workflow could not be reached, so this message was not sent; send it again' };
       await markFailed(messageIds, failure);
+      // An update that timed out may still reach the workflow: a message it began to send is on its way, not given up.
+      if ((await reload(messageIds)).some((message) => !isGivenUp(message))) return undefined;
       throw new HttpError(503, 'TemporalUnavailable', `${failure.message} (${(error as Error).message})`);
     }
   }
@@ -275,6 +290,11 @@ export function createSendService(deps: SendServiceDeps) {
 }
 
 export type SendService = ReturnType<typeof createSendService>;
+
+/** Given up by the API (answered 503): the send activity never takes it. */
+function isGivenUp(message: Pick<Message, 'status' | 'error'>): boolean {
+  return message.status === 'failed' && message.error?.type === FailureType.NotQueued;
+}
 
 /** The workflow's refusal of an update (or its run having ended), as a reason to show; undefined for anything else. */
 function readRefusal(error: unknown): { type: string; message: string } | undefined {

@@ -28,6 +28,8 @@ export const FailureType = {
   EventNotFound: 'EventNotFound',
   MessageNotFound: 'MessageNotFound',
   AccountNotActive: 'AccountNotActive',
+  /** A reply the API gave up on when the conversation's workflow could not be reached (it answered 503): never sent. */
+  NotQueued: 'NotQueued',
   /** Anything that is not a known failure: a bug of ours or a dependency's. */
   Unexpected: 'Unexpected',
 } as const;
