@@ -262,7 +262,7 @@ describe('HTTP errors', () => {
       expect(signed.status).toBe(200);
       const stored = await engine.models.webhookEvents.find({ status: 'invalid', problem: /nests \d+ levels deep/ }).lean();
       expect(stored).toHaveLength(1);
-      expect(String(stored[0]!.payload)).toContain('mid-deep-');
+      expect(JSON.stringify(stored[0]!.payload)).toContain('mid-deep-');
     });
   });
 
