@@ -68,6 +68,9 @@ const environmentSchema = z.object({
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   // With nothing to sweep, rounds back off to this: each reads the pending events, a scan on the local database.
   WEBHOOK_SWEEP_IDLE_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  // Entries the ingress stores at once; a delivery past it is refused at once (503, Retry-After) rather than piled
+  // onto a database that is already behind. One delivery always passes when nothing else is being stored.
+  WEBHOOK_MAX_ENTRIES_IN_FLIGHT: z.coerce.number().int().min(1).default(2000),
   // A signal Temporal refuses (not: cannot be reached) is tried this many times, backing off from the delay and
   // doubling up to the longest one; then its events are parked with the reason instead of retried for ever.
   WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS: z.coerce.number().int().min(1).default(8),
@@ -155,6 +158,8 @@ export interface AppConfig {
   inbound: {
     sweepIntervalMs: number;
     sweepIdleIntervalMs: number;
+    /** Entries being stored at once before deliveries are refused with 503 and Retry-After. */
+    maxEntriesInFlight: number;
     /** A signal Temporal refuses: tries and back-off before its events are parked. */
     refusalRetry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
     profileStaleAfterMs: number;
@@ -215,6 +220,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
     inbound: {
       sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
       sweepIdleIntervalMs: e.WEBHOOK_SWEEP_IDLE_INTERVAL_MS,
+      maxEntriesInFlight: e.WEBHOOK_MAX_ENTRIES_IN_FLIGHT,
       refusalRetry: { attempts: e.WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS, baseDelayMs: e.WEBHOOK_DISPATCH_REFUSAL_DELAY_MS, maxDelayMs: e.WEBHOOK_DISPATCH_REFUSAL_MAX_DELAY_MS },
       profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000,
     },

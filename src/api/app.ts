@@ -145,7 +145,7 @@ export function createApp(deps: AppDeps): Express {
   // Before any body parser: the signature is checked over the raw bytes.
   app.use(
     createWebhookRouter({
-      intake: createWebhookIntake({ models: deps.models, dispatcher: deps.dispatcher, logger: deps.logger, metrics: deps.metrics }),
+      intake: createWebhookIntake({ models: deps.models, dispatcher: deps.dispatcher, logger: deps.logger, metrics: deps.metrics, maxEntriesInFlight: deps.config.inbound.maxEntriesInFlight }),
       appSecret: deps.config.meta.appSecret,
       verifyToken: deps.config.meta.webhookVerifyToken,
       maxBodyBytes: deps.config.api.webhookMaxBodyBytes,

@@ -10,6 +10,7 @@ import type { EngineMetrics } from '../metrics/engine-metrics';
 import { storedEventsOf, type StoredEvent } from './delivery-events';
 import type { DispatchableEvent, InboundDispatcher } from './dispatcher';
 import { insertNewEvents } from './insert-new-events';
+import { createIntakeAdmission } from './intake-admission';
 
 /** A hand-over after the answer that failed is tried again after this pause, this many times in all. */
 const DISPATCH_RETRY_DELAY_MS = 1000;
@@ -24,6 +25,8 @@ export interface WebhookIntakeDeps {
   metrics: Pick<EngineMetrics, 'webhookEventsStored'>;
   /** How long storing a delivery may take before it counts as not stored: under the 5 s Meta waits (META-API 1.7). */
   storeTimeoutMs?: number;
+  /** Entries stored at once; past it a delivery is refused without a write (see intake-admission.ts). */
+  maxEntriesInFlight: number;
 }
 
 /**
@@ -33,6 +36,8 @@ export interface WebhookIntakeDeps {
 export type IntakeResult =
   | { outcome: 'stored'; dispatchNew(): void }
   | { outcome: 'unavailable' }
+  /** Refused without a write: as many entries as the bound are being stored. Meta delivers it again. */
+  | { outcome: 'saturated'; entriesInFlight: number }
   | { outcome: 'too-many-entries'; entries: number; limit: number };
 
 export interface WebhookIntake {
@@ -41,6 +46,7 @@ export interface WebhookIntake {
 
 export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
   const storeTimeoutMs = deps.storeTimeoutMs ?? 4000;
+  const admission = createIntakeAdmission({ maxEntriesInFlight: deps.maxEntriesInFlight });
 
   /**
    * Keys of events whose insert was sent but failed or timed out, and when. The insert may have landed all the same
@@ -115,7 +121,9 @@ export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
       const delivery = storedEventsOf(raw, new Date());
       if (delivery.outcome === 'too-many-entries') return delivery;
       const { events } = delivery;
-      const inserted = await store(events);
+      const release = admission.tryAdmit(events.length);
+      if (!release) return { outcome: 'saturated', entriesInFlight: admission.inFlight().entries };
+      const inserted = await store(events).finally(release);
       if (inserted === null) return { outcome: 'unavailable' };
       deps.metrics.webhookEventsStored(inserted.map((event) => event.kind));
       // Found stored, after an insert of ours that failed: nobody handed them over.

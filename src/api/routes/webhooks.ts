@@ -66,10 +66,13 @@ export const webhookRouteDocs: RouteDocumentation[] = [
       401: { description: 'InvalidSignature: missing, malformed or not matching', schema: errorBodySchema },
       413: { description: 'PayloadTooLarge, or TooManyEntries: more than the 1,000 entries Meta ever batches; nothing stored', schema: errorBodySchema },
       415: { description: 'UnsupportedEncoding: a Content-Encoding other than gzip, deflate or br', schema: errorBodySchema },
-      503: { description: 'StorageUnavailable: Meta delivers again', schema: errorBodySchema },
+      503: { description: 'StorageUnavailable: the database is down or too slow; IngressSaturated: as many entries as the ingress stores at once are being stored, with Retry-After. Meta delivers again', schema: errorBodySchema },
     },
   },
 ];
+
+/** What a refused delivery is told to wait: about the time the database takes to catch up with a burst. */
+const SATURATED_RETRY_AFTER_SECONDS = 2;
 
 export interface WebhookRouterDeps {
   intake: WebhookIntake;
@@ -122,6 +125,10 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     const intake = await deps.intake.receive(raw);
     if (intake.outcome === 'too-many-entries') {
       throw new HttpError(413, 'TooManyEntries', `the delivery has ${intake.entries} entries; Meta batches at most ${intake.limit}, so nothing of it was stored`);
+    }
+    if (intake.outcome === 'saturated') {
+      res.set('Retry-After', String(SATURATED_RETRY_AFTER_SECONDS));
+      throw new HttpError(503, 'IngressSaturated', `${intake.entriesInFlight} entries are being stored already; deliver again in ${SATURATED_RETRY_AFTER_SECONDS} s`);
     }
     if (intake.outcome === 'unavailable') throw new HttpError(503, 'StorageUnavailable', 'the events could not be stored; deliver again later');
     res.status(200).type('text/plain').send('EVENT_RECEIVED');
