@@ -6,7 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 /** Where to save histories, when asked to. */
@@ -28,11 +29,17 @@ export async function saveTaskQueueHistories(client: Client, taskQueue: string, 
   const into = path.join(folder, testFileLabel());
   mkdirSync(into, { recursive: true });
   let saved = 0;
-  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
-    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+  for await (const { execution, history } of runsOfTaskQueue(client, taskQueue)) {
     const name = [execution.type, execution.workflowId, execution.runId].map((part) => part.replace(/[^A-Za-z0-9._-]+/g, '_')).join('~');
     writeFileSync(path.join(into, `${name}.json`), `${historyToJSON(history)}\n`);
     saved += 1;
   }
   return saved;
+}
+
+/** Every run of `taskQueue`, closed or running (every run of a workflow continued as new), with its history. */
+export async function* runsOfTaskQueue(client: Client, taskQueue: string): AsyncGenerator<{ execution: WorkflowExecutionInfo; history: History }> {
+  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
+    yield { execution, history: await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory() };
+  }
 }

@@ -4,13 +4,12 @@
  */
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { runsOfTaskQueue } from './e2e-histories';
 
 /** Every run of `taskQueue` (closed or running), its history as JSON, joined. */
 export async function historiesOfTaskQueue(client: Client, taskQueue: string): Promise<string> {
   const histories: string[] = [];
-  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
-    histories.push(historyToJSON(await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory()));
-  }
+  for await (const { history } of runsOfTaskQueue(client, taskQueue)) histories.push(historyToJSON(history));
   return histories.join('\n');
 }
 
