@@ -10,6 +10,7 @@
  * replays a run.
  */
 import fc from 'fast-check';
+import { signatureSha256 } from '../../emulator/meta-json';
 import { createInboxFixtures } from '../support/inbox-fixtures';
 import { documentedRoutes, hostileRequest, judgeApiAnswer, type Answer, type Callers, type DocumentedRoute, type HostileRequest } from '../support/hostile-requests';
 import { CANARY, hostileDelivery, isSafeLink, judgeWebhookAnswer, type HostileDelivery } from '../support/hostile-webhooks';
@@ -99,6 +100,26 @@ describe('hostile input', () => {
     const stored = await world.engine.models.webhookEvents.find({}).lean();
     expect(stored.length).toBeGreaterThan(0);
     expect(JSON.stringify(stored)).not.toContain('m_unsigned_');
+  });
+
+  it('refuses two signed deliveries of 100,000 entries each with 413 and stores nothing of them, while a message sent meanwhile is shown', async () => {
+    const before = await world.engine.models.webhookEvents.countDocuments({});
+    const entry = JSON.stringify({ id: world.igAccountId, time: Date.now(), messaging: [{ sender: { id: '1111111111111111' }, recipient: { id: world.igAccountId }, timestamp: Date.now(), message: { mid: 'm_flood', text: `${CANARY} flood` } }] });
+    const flood = `{"object":"instagram","entry":[${Array.from({ length: 100_000 }, () => entry).join(',')}]}`;
+    const body = flood.length > world.engine.config.api.webhookMaxBodyBytes ? `{"object":"instagram","entry":[${Array.from({ length: 100_000 }, () => '{}').join(',')}]}` : flood;
+    const headers = { 'content-type': 'application/json', 'x-hub-signature-256': signatureSha256(APP_SECRET, body) };
+    const text = `sent during the flood ${Date.now()}`;
+    const [first, second, sent] = await Promise.all([
+      send(world.engine.baseUrl, 'POST', '/webhooks/instagram', headers, body),
+      send(world.engine.baseUrl, 'POST', '/webhooks/instagram', headers, body),
+      world.customer({ kind: 'text', text }, 'hostile.after'),
+    ]);
+    expect([first.status, second.status]).toEqual([413, 413]);
+    expect(JSON.parse(first.text).error).toMatchObject({ type: 'TooManyEntries', message: expect.stringContaining('100000 entries') });
+    const shown = await world.eventually(async () => (await world.messagesOf(sent.igsid, 1)).find((message: Json) => message.text === text), 20_000, 'the message sent during the flood');
+    expect(shown.direction).toBe('inbound');
+    expect(await world.engine.models.webhookEvents.countDocuments({ mid: 'm_flood' })).toBe(0);
+    expect(await world.engine.models.webhookEvents.countDocuments({})).toBeGreaterThan(before);
   });
 
   it('is ready again within 30 s, and once what it stored is worked off a normal message is readable within 10 s', async () => {
