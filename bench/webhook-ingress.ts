@@ -40,9 +40,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ManagedProcess } from '../scripts/lib/processes';
 import { logWarnings } from './engine-processes';
 import { benchUsage, describeMachine, readBenchFlags } from './lib';
+import { startInboxReads } from './inbox-reads';
 import { closedLoop, createMessageSource, createPoster, oneBatch, openLoop, type LoadResult, type MessageSource } from './webhook-load';
 import { createInboxReader, waitUntilReadable, type InboxReader } from './webhook-readable';
-import { allReadableAfterMs, cpuSpan, missing, printBatch, printClosedLoop, printCpu, printHoldsBack, printInboxChecks, printOpenLoop, sampleCpu, type Scenario } from './webhook-report';
+import { allReadableAfterMs, cpuSpan, missing, printBatch, printClosedLoop, printCpu, printHoldsBack, printInboxChecks, printInboxReads, printOpenLoop, sampleCpu, type Scenario } from './webhook-report';
 import { createStopper, openConversations, seconds, startWebhookStack, type Launched, type WebhookStack } from './webhook-stack';
 import { printTargets, TARGET } from './webhook-targets';
 
@@ -111,6 +112,8 @@ function readSettings(argv: string[]): Settings {
 // ---- scenarios ----------------------------------------------------------------------------------------------
 
 const SETTLE_MS = 2_000;
+/** An inbox client's pace: a read of the newest messages, then this pause. */
+const INBOX_READ_INTERVAL_MS = 200;
 
 interface Run {
   stack: WebhookStack;
@@ -143,15 +146,17 @@ async function runEngine(run: Run, name: string, send: (post: ReturnType<typeof 
   const storedBefore = await stack.models.messages.estimatedDocumentCount();
   const poster = createPoster(`${stack.apiUrl}/webhooks/instagram`);
   const before = sampleCpu(stack.pids);
+  const reads = startInboxReads(stack.apiUrl, stack.apiKey, await run.inbox.readRoute(), INBOX_READ_INTERVAL_MS);
   let windowEnd: ReturnType<typeof sampleCpu> | undefined;
   const load = await send(poster, () => (windowEnd = sampleCpu(stack.pids)));
   windowEnd ??= sampleCpu(stack.pids);
+  const inboxReads = await reads.stop();
   poster.close();
   const readability = await waitUntilReadable(stack, load.messages, storedBefore, { pollMs: run.pollMs, timeoutMs: run.drainTimeoutMs });
   const whole = cpuSpan(before, sampleCpu(stack.pids));
   const checkStarted = performance.now();
   const inbox = await run.inbox.check(load.messages);
-  const scenario: Scenario = { name, load, window: cpuSpan(before, windowEnd), whole, readability, inbox, ...(rate === undefined ? {} : { rate }) };
+  const scenario: Scenario = { name, load, window: cpuSpan(before, windowEnd), whole, readability, inbox, inboxReads, ...(rate === undefined ? {} : { rate }) };
   const absent = missing(scenario);
   console.log(
     `  ${load.deliveries} POSTs, ${load.ackMs.length} answered 200; the last readable ${seconds(allReadableAfterMs(scenario))} s after the first POST` +
@@ -216,6 +221,7 @@ function printReport(figures: Figures, stack: WebhookStack, n: Settings['number'
   printOpenLoop([...figures.open.values()]);
   printBatch(figures.batch);
   printInboxChecks(figures.all);
+  printInboxReads(figures.all);
   printCpu(figures.all);
   printHoldsBack(figures.all);
   for (const name of ['api', 'worker'] as const) {

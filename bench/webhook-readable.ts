@@ -120,6 +120,13 @@ export function createInboxReader(stack: WebhookStack, customers: Customer[]) {
     return id;
   }
 
+  /** The newest page of the first customer's conversation, as an inbox client opens it. */
+  async function readRoute(): Promise<string> {
+    const conversationId = await conversationOf(0);
+    if (!conversationId) throw new Error('the first customer has no conversation to read');
+    return `/v1/conversations/${conversationId}/messages?limit=50`;
+  }
+
   /** Every mid the conversation shows, in the inbox's order, page after page. */
   async function midsOf(conversationId: string): Promise<string[]> {
     const mids: string[] = [];
@@ -169,7 +176,7 @@ export function createInboxReader(stack: WebhookStack, customers: Customer[]) {
     return result;
   }
 
-  return { check };
+  return { check, readRoute };
 }
 
 export type InboxReader = ReturnType<typeof createInboxReader>;

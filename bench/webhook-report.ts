@@ -7,6 +7,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { distribution, ms, table } from './lib';
 import { machineCpuSeconds, processTreesUsage } from './process-usage';
+import type { InboxReads } from './inbox-reads';
 import type { LoadResult } from './webhook-load';
 import { readableLatencies, type InboxCheck, type Readability } from './webhook-readable';
 import { MEASURED, type MeasuredName } from './webhook-stack';
@@ -60,6 +61,8 @@ export interface Scenario {
   whole: CpuSpan;
   readability?: Readability;
   inbox?: InboxCheck;
+  /** An inbox client reading a conversation while the load was sent. */
+  inboxReads?: InboxReads;
 }
 
 const cores = os.cpus().length;
@@ -208,4 +211,18 @@ export function printInboxChecks(scenarios: Scenario[]): void {
   console.log(table(['scenario', 'acknowledged', 'conversations', 'shown', 'missing', 'duplicated', 'out of order'], rows));
   const unrecorded = checked.flatMap((s) => [...(s.readability?.unrecorded ?? [])].map(([status, count]) => `${s.name}: ${count} ${status}`));
   if (unrecorded.length > 0) console.log(`acknowledged but not recorded when the wait ended, by their event's status: ${unrecorded.join('; ')}`);
+}
+
+/** How an inbox client fared while each load was sent: answered, and how fast. */
+export function printInboxReads(scenarios: Scenario[]): void {
+  const probed = scenarios.filter((scenario) => scenario.inboxReads);
+  if (probed.length === 0) return;
+  console.log('\nInbox reads while the load was sent (GET /v1/conversations/{id}/messages?limit=50, one at a time, 200 ms apart), ms');
+  const rows = probed.map((s) => {
+    const reads = s.inboxReads!;
+    const d = distribution(reads.latenciesMs);
+    const failed = [...reads.failures].map(([what, count]) => `${count} × ${what}`).join(', ') || '0';
+    return [s.name, String(d.count), ms(d.p50), ms(d.p99), ms(d.max), failed];
+  });
+  console.log(table(['scenario', 'reads', 'p50', 'p99', 'max', 'not 200'], rows));
 }
