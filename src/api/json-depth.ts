@@ -3,17 +3,12 @@
  * can nest thousands of levels deep, and recursive code over it (key escaping, hashing, logging) overflows the
  * stack. One pass, no recursion; the body need not be valid JSON.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../domain/json-bytes';
 import { HttpError } from './errors';
 
 /** Far deeper than any body of this API (three levels) or any delivery of Meta's (about ten). */
 export const MAX_JSON_DEPTH = 64;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 
 /** Whether more than `maxDepth` objects and arrays are open at once somewhere in `bytes` (UTF-8 JSON). */
 export function jsonNestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {

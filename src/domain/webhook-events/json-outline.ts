@@ -4,6 +4,7 @@
  * recognised without recursing into it. The text must already be valid JSON (JSON.parse accepted it): this only
  * finds boundaries. Iterative below the few levels it names, so any depth is safe.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../json-bytes';
 
 /** A JSON value in its text: `text.slice(start, end)`, nesting `depth` arrays or objects deep (0 for a scalar). */
 export interface JsonSlice {
@@ -20,13 +21,6 @@ export interface EntrySlices {
   lists: Partial<Record<EventListName, JsonSlice[]>>;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 const EVENT_LISTS: ReadonlySet<string> = new Set<EventListName>(['messaging', 'standby', 'changes']);
 
 function isWhitespace(code: number): boolean {
