@@ -77,11 +77,12 @@ describe('the daily token check', () => {
         args: [{ igAccountId, channelId: channel.channelId, linkedAt, tokenExpiresAt: null, reauthPeriodDays: 60, linkedByFacebookUserId: business.user.id }],
       });
       await killers[cause]!(business, cipher.open(account.pageToken!, { boundTo: igAccountId }));
-      // Waiting on the result lets the server skip to the check; once the link has ended, the owner unlinks.
-      const result = handle.result();
+      // Skip exactly to the daily check. Time must stay locked while the test then polls the database: a workflow
+      // with no timer left would otherwise be skipped to its run's timeout before the owner's unlink arrives.
+      await env.sleep(TOKEN_CHECK_INTERVAL_MS);
       await world.eventually(async () => ((await world.engine.models.linkedAccounts.findOne({ _id: igAccountId }).lean<LinkedAccount>())?.status === 'reauth_required' ? true : undefined), 60_000, 'the ended link', 100);
       await handle.signal(unlinkedSignal, { reason: 'by_owner' });
-      await result;
+      await handle.result();
       const history = await handle.fetchHistory();
       const checks = (history.events ?? []).filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'checkToken');
       expect(checks).toHaveLength(1);
