@@ -9,6 +9,7 @@ import { onShutdownSignal } from './lifecycle';
 import { createLogger } from './logger';
 import { createApiMetrics } from './metrics/engine-metrics';
 import { createInboundDispatcher, startSweeper } from './inbound/dispatcher';
+import { startDispatcherPresence } from './inbound/dispatcher-presence';
 import { createTemporalAccess } from './temporal/client';
 
 async function main(): Promise<void> {
@@ -29,11 +30,14 @@ async function main(): Promise<void> {
   const aborted = new AbortController();
   // Events acknowledged while Temporal was unreachable (or by a replica that stopped) are dispatched from here.
   // Its rounds wait for the database like every other query.
-  const sweeper = startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs });
+  // This process's claims are its own while it is alive; those of one that was killed are taken over within seconds.
+  const presence = startDispatcherPresence({ models, logger });
+  const sweeper = startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs }, presence);
   onShutdownSignal(logger, async () => {
     aborted.abort();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await sweeper.stop();
+    await presence.stop();
     await database.close();
     await temporal.close();
   });

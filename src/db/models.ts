@@ -4,6 +4,7 @@ import { getApiKeyModel, type ApiKeyModel } from './models/api-key';
 import { getChannelModel, type ChannelModel } from './models/channel';
 import { getConversationModel, type ConversationModel } from './models/conversation';
 import { getCustomerModel, type CustomerModel } from './models/customer';
+import { getDispatcherPresenceModel, type DispatcherPresenceModel } from './models/dispatcher-presence';
 import { getEarlyMessageChangeModel, type EarlyMessageChangeModel } from './models/early-message-change';
 import { getDataDeletionRequestModel, type DataDeletionRequestModel } from './models/data-deletion-request';
 import { getFacebookConnectionModel, type FacebookConnectionModel } from './models/facebook-connection';
@@ -23,6 +24,7 @@ export interface Models {
   roundTripProbes: RoundTripProbeModel;
   linkedAccounts: LinkedAccountModel;
   webhookEvents: WebhookEventModel;
+  dispatcherPresences: DispatcherPresenceModel;
   customers: CustomerModel;
   conversations: ConversationModel;
   messages: MessageModel;
@@ -45,6 +47,7 @@ export function createModels(connection: Connection): Models {
     roundTripProbes: getRoundTripProbeModel(connection),
     linkedAccounts: getLinkedAccountModel(connection),
     webhookEvents: getWebhookEventModel(connection),
+    dispatcherPresences: getDispatcherPresenceModel(connection),
     customers: getCustomerModel(connection),
     conversations: getConversationModel(connection),
     messages: getMessageModel(connection),

@@ -15,6 +15,7 @@ import type { EngineMetrics } from '../metrics/engine-metrics';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey, makeConversationWorkflowId } from '../temporal/names';
 import { conversationWorkflow, inboundEventsSignal } from '../workflows/conversation';
 import { createConversationMailboxes } from './conversation-mailboxes';
+import type { DispatcherPresenceHandle } from './dispatcher-presence';
 import { reclaimHeldEvents } from './held-events';
 
 export interface DispatcherDeps {
@@ -22,7 +23,7 @@ export interface DispatcherDeps {
   temporal: Client;
   taskQueue: string;
   logger: Logger;
-  metrics: Pick<EngineMetrics, 'inboundEventsHeld' | 'inboundEventRecorded'>;
+  metrics: Pick<EngineMetrics, 'inboundEventsHeld' | 'inboundEventRecorded' | 'inboundEventParked'>;
   /** How many signals are in flight at once, across conversations. */
   concurrency?: number;
   /** How often, and how far apart, a signal Temporal refuses is tried again before its events are parked. */
@@ -88,10 +89,11 @@ export interface InboundDispatcher {
    */
   dispatch(events: DispatchableEvent[], options?: { claimed?: boolean }): Promise<DispatchReport>;
   /**
-   * Dispatches, oldest first, pending events nobody claimed (received before `olderThan`), and claimed ones still not
-   * applied after `staleAfterMs` (their dispatcher stopped before signalling them).
+   * Dispatches, oldest first, pending events nobody claimed (received before `olderThan`), claimed ones still not
+   * applied after `staleAfterMs` (their dispatcher stopped before signalling them, or their signal was lost), and
+   * claims made before `orphanedBefore` (no process alive made them: see dispatcher-presence.ts).
    */
-  sweep(options?: { olderThan?: Date; staleAfterMs?: number; limit?: number }): Promise<DispatchReport>;
+  sweep(options?: { olderThan?: Date; staleAfterMs?: number; orphanedBefore?: Date; limit?: number }): Promise<DispatchReport>;
   /** Calls `listener` whenever events could not be signalled and were left to the sweeper. */
   onUndispatched(listener: () => void): void;
 }
@@ -163,22 +165,35 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
    * once the attempts are spent. Conditional on `pending`, so an event applied or parked meanwhile keeps its status.
    */
   async function noteRefusal(events: DispatchableEvent[], error: unknown): Promise<void> {
-    const byRefusals = new Map<number, string[]>();
+    const byRefusals = new Map<number, DispatchableEvent[]>();
     for (const event of events) {
       const refusals = (event.dispatchRefusals ?? 0) + 1;
-      byRefusals.set(refusals, [...(byRefusals.get(refusals) ?? []), event.eventKey]);
+      byRefusals.set(refusals, [...(byRefusals.get(refusals) ?? []), event]);
     }
-    for (const [refusals, eventKeys] of byRefusals) {
-      const filter = { _id: { $in: eventKeys }, status: 'pending' };
+    for (const [refusals, refused] of byRefusals) {
       if (refusals >= refusalRetry.attempts) {
-        const problem = `Temporal refused the signal to its conversation ${refusals} times: ${shortMessage(error)}`;
-        await deps.models.webhookEvents.updateMany(filter, { $set: { status: 'parked', problem, dispatchRefusals: refusals, dispatchedAt: null, nextDispatchAt: null } });
-        deps.logger.warn('inbound events parked: Temporal refuses their signal', { events: eventKeys.length, attempts: refusals, error: shortMessage(error) });
+        await park(refused, refusals, error);
         continue;
       }
       const delayMs = Math.min(refusalRetry.baseDelayMs * 2 ** (refusals - 1), refusalRetry.maxDelayMs);
-      await deps.models.webhookEvents.updateMany(filter, { $set: { dispatchRefusals: refusals, nextDispatchAt: new Date(Date.now() + delayMs) } });
+      await deps.models.webhookEvents.updateMany({ _id: { $in: refused.map((event) => event.eventKey) }, status: 'pending' }, { $set: { dispatchRefusals: refusals, nextDispatchAt: new Date(Date.now() + delayMs) } });
     }
+  }
+
+  /** Sets aside events whose signal Temporal refused `refusals` times, with the reason; counted by kind as parked. */
+  async function park(events: DispatchableEvent[], refusals: number, error: unknown): Promise<void> {
+    const problem = `Temporal refused the signal to its conversation ${refusals} times: ${shortMessage(error)}`;
+    const byKind = new Map<string, string[]>();
+    for (const event of events) byKind.set(event.kind ?? 'unknown', [...(byKind.get(event.kind ?? 'unknown') ?? []), event.eventKey]);
+    for (const [kind, eventKeys] of byKind) {
+      // Conditional on `pending`: only the events this call parked are counted.
+      const parked = await deps.models.webhookEvents.updateMany(
+        { _id: { $in: eventKeys }, status: 'pending' },
+        { $set: { status: 'parked', problem, dispatchRefusals: refusals, dispatchedAt: null, nextDispatchAt: null } },
+      );
+      for (let counted = 0; counted < parked.modifiedCount; counted += 1) deps.metrics.inboundEventParked(kind);
+    }
+    deps.logger.warn('inbound events parked: Temporal refuses their signal', { events: events.length, attempts: refusals, error: shortMessage(error) });
   }
 
   const mailboxes = createConversationMailboxes<QueuedEvent>(async (workflowId, events) => {
@@ -289,9 +304,9 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
   return {
     dispatch,
     onUndispatched: (listener) => void undispatchedListeners.push(listener),
-    async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, limit = 1000 } = {}) {
+    async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, orphanedBefore, limit = 1000 } = {}) {
       const now = new Date();
-      const staleBefore = new Date(now.getTime() - staleAfterMs);
+      const staleBefore = new Date(Math.max(now.getTime() - staleAfterMs, orphanedBefore?.getTime() ?? 0));
       // Pending only: held events wait for their account's re-authentication, whatever their age; refused ones wait
       // for the end of their back-off.
       const pending = await deps.models.webhookEvents
@@ -327,7 +342,7 @@ export interface SweeperTiming {
  * an idle inbox every two seconds cost that database more CPU than the events themselves. A failing round is logged
  * and tried again.
  */
-export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, timing: SweeperTiming): { stop(): Promise<void> } {
+export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, timing: SweeperTiming, presence?: Pick<DispatcherPresenceHandle, 'claimsOrphanedBefore'>): { stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let waitMs = timing.intervalMs;
@@ -340,7 +355,8 @@ export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, timi
     round = (async () => {
       let busy = true;
       try {
-        const report = await dispatcher.sweep();
+        const orphanedBefore = await presence?.claimsOrphanedBefore();
+        const report = await dispatcher.sweep(orphanedBefore === undefined ? {} : { orphanedBefore });
         busy = report.dispatched + report.failed + report.unlinked + report.held > 0;
         if (busy) logger.info('sweeper round', { ...report });
       } catch (error) {

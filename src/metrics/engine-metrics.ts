@@ -29,7 +29,7 @@ export interface MetricsRegistry {
   registry: Registry;
 }
 
-export type ApiMetrics = MetricsRegistry & Pick<EngineMetrics, 'webhookAcknowledged' | 'webhookEventsStored' | 'inboundEventsHeld' | 'inboundEventRecorded'>;
+export type ApiMetrics = MetricsRegistry & Pick<EngineMetrics, 'webhookAcknowledged' | 'webhookEventsStored' | 'inboundEventsHeld' | 'inboundEventRecorded' | 'inboundEventParked'>;
 export type WorkerMetrics = MetricsRegistry & Pick<EngineMetrics, 'inboundEventRecorded' | 'inboundEventParked' | 'sendSettled'>;
 
 // A Record, so that a kind added to the domain without being added here fails the type check.
@@ -72,6 +72,15 @@ function recordedEventsCounter(registry: Registry): Pick<EngineMetrics, 'inbound
   return { inboundEventRecorded: (kind, outcome) => counter.inc({ kind: kindLabel(kind), outcome }) };
 }
 
+/**
+ * Events set aside with their reason: by the worker when they cannot be recorded, by the API when Temporal refuses
+ * every signal that would hand them over. Each process counts its own; a scrape of both sums them.
+ */
+function parkedEventsCounter(registry: Registry): Pick<EngineMetrics, 'inboundEventParked'> {
+  const parked = eventsByKindCounter(registry, 'igdm_inbound_events_parked_total', 'Webhook events set aside because they could not be recorded or handed to their conversation, by kind');
+  return { inboundEventParked: (kind) => parked([kind]) };
+}
+
 /** A counter by event kind, every kind present from the start (at 0), so a rate is defined before the first event. */
 function eventsByKindCounter(registry: Registry, name: string, help: string): (kinds: readonly string[]) => void {
   const counter = new Counter({ name, help, labelNames: ['kind'] as const, registers: [registry] });
@@ -97,6 +106,7 @@ export function createApiMetrics(): ApiMetrics {
     webhookEventsStored: eventsByKindCounter(registry, 'igdm_webhook_events_stored_total', 'Webhook events stored by the ingress for the first time (repeats not counted), by kind'),
     inboundEventsHeld: eventsByKindCounter(registry, 'igdm_inbound_events_held_total', 'Webhook events held because their account must be re-authenticated, by kind'),
     ...recordedEventsCounter(registry),
+    ...parkedEventsCounter(registry),
   };
 }
 
@@ -109,11 +119,10 @@ export function createWorkerMetrics(): WorkerMetrics {
     registers: [registry],
   });
   for (const outcome of ['sent', 'failed', 'unknown'] as const) sends.inc({ outcome }, 0);
-  const parked = eventsByKindCounter(registry, 'igdm_inbound_events_parked_total', 'Webhook events set aside because they could not be recorded, by kind');
   return {
     registry,
     ...recordedEventsCounter(registry),
-    inboundEventParked: (kind) => parked([kind]),
+    ...parkedEventsCounter(registry),
     sendSettled: (outcome) => sends.inc({ outcome }),
   };
 }

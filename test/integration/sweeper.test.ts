@@ -3,14 +3,17 @@
  * dispatcher that stopped before signalling them (a crashed API replica). Real database and Temporal dev server;
  * no worker, so what is checked is the signal in the workflow's history.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createInboundDispatcher } from '../../src/inbound/dispatcher';
+import { startDispatcherPresence } from '../../src/inbound/dispatcher-presence';
 import { createLogger } from '../../src/logger';
 import { createApiMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
 import { newLinkedAccount } from '../../src/db/models/linked-account';
 import { startEngine, terminateIfRunning, testConfig, type RunningEngine } from '../support/engine';
+import { samplesOf, sampleValue } from '../support/metrics';
 import { signalledEventIds } from '../support/signals';
 
 /** Refused signals: three tries, 300 ms and then 600 ms apart, so that the back-off can be watched. */
@@ -78,6 +81,42 @@ describe('sweeper', () => {
     expect(stale?.dispatchedAt?.getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it('takes over at once the claims of an API process that stopped, and leaves those a live process may still signal', async () => {
+    const presences = engine.models.dispatcherPresences;
+    const now = Date.now();
+    // A process killed a minute ago: it started ten minutes ago and has not said it is alive since.
+    await presences.create({ _id: 'stopped-process', startedAt: new Date(now - 10 * 60_000), renewedAt: new Date(now - 60_000) });
+    const live = startDispatcherPresence({ models: engine.models, logger: createLogger({ write: () => undefined }) });
+    try {
+      let orphanedBefore: Date | undefined;
+      for (let tries = 0; orphanedBefore === undefined && tries < 100; tries += 1) {
+        orphanedBefore = await live.claimsOrphanedBefore();
+        if (orphanedBefore === undefined) await sleep(50);
+      }
+      expect(orphanedBefore!.getTime()).toBeGreaterThan(now - 10_000);
+
+      // Claimed 30 s ago, before the only live process started: the stopped one made that claim.
+      await storeEvent('message:orphaned-claim', 'c-orphan', { dispatchedAt: new Date(now - 30_000), dispatchAttempts: 1 });
+      await storeEvent('message:live-claim', 'c-live-claim', { dispatchedAt: new Date(), dispatchAttempts: 1 });
+      await engine.dispatcher.sweep({ orphanedBefore: orphanedBefore! });
+      expect(await signalledEventIdsOf('c-orphan')).toEqual(['message:orphaned-claim']);
+      await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(igAccountId, 'c-live-claim')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
+      // Another process alive since before that claim may be the one signalling it: it is left alone.
+      await presences.create({ _id: 'older-live-process', startedAt: new Date(now - 5 * 60_000), renewedAt: new Date() });
+      await storeEvent('message:maybe-live-claim', 'c-maybe-live', { dispatchedAt: new Date(now - 30_000), dispatchAttempts: 1 });
+      const withOlderProcess = await live.claimsOrphanedBefore();
+      expect(withOlderProcess!.getTime()).toBeLessThan(now - 5 * 60_000);
+      await engine.dispatcher.sweep({ orphanedBefore: withOlderProcess! });
+      await expect(engine.temporal.workflow.getHandle(makeConversationWorkflowId(igAccountId, 'c-maybe-live')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    } finally {
+      await live.stop();
+      await presences.deleteMany({ _id: { $in: ['stopped-process', 'older-live-process'] } });
+    }
+    // A clean stop leaves no presence to time out.
+    expect(await presences.countDocuments()).toBe(0);
+  });
+
   it("records the echo of a reply already sent without signalling, and hands an unsettled reply's echo to the workflow", async () => {
     const reply = (id: string, status: string) => ({
       _id: id, messageId: id, conversationId: 'conversation-echo', channelId: 'channel-sweep', igAccountId, igsid: 'c-echo', direction: 'outbound', senderType: 'manager', kind: 'text',
@@ -104,6 +143,8 @@ describe('sweeper', () => {
     it('is tried again only after a growing back-off, then parked with the reason, never retried for ever', async () => {
       const key = 'message:poison';
       await storeEvent(key, poisonIgsid, { dispatchedAt: null, payload: { sender: { id: poisonIgsid }, message: { mid: 'poison', text: 'x' } } });
+      const parkedCount = async () => sampleValue(await samplesOf(engine.metrics.api.registry), 'igdm_inbound_events_parked_total', { kind: 'message' });
+      const parkedBefore = await parkedCount();
 
       expect(await engine.dispatcher.sweep()).toMatchObject({ dispatched: 0, failed: 1 });
       const first = await refusalsOf(key);
@@ -125,11 +166,13 @@ describe('sweeper', () => {
       const parked = await refusalsOf(key);
       expect(parked).toMatchObject({ status: 'parked', dispatchRefusals: 3, nextDispatchAt: null, problem: expect.stringMatching(/^Temporal refused the signal to its conversation 3 times: /) });
       expect(parked.problem!.length).toBeLessThan(400);
+      expect(await parkedCount()).toBe(parkedBefore + 1);
 
       // Parked: no round takes it again.
       await wait(2 * REFUSAL_DELAY_MS);
       expect(await engine.dispatcher.sweep()).toMatchObject({ dispatched: 0, failed: 0 });
       expect((await refusalsOf(key)).dispatchRefusals).toBe(3);
+      expect(await parkedCount()).toBe(parkedBefore + 1);
       // The log says so, without the 5 KB id.
       const lines = engine.logs.filter((line) => line.includes('parked'));
       expect(lines.length).toBeGreaterThan(0);

@@ -18,6 +18,7 @@ import { connectDatabase } from '../../src/db/connection';
 import { createModels, ensureIndexes, type Models } from '../../src/db/models';
 import { createLogger, type Logger } from '../../src/logger';
 import { createInboundDispatcher, startSweeper, type InboundDispatcher } from '../../src/inbound/dispatcher';
+import { startDispatcherPresence } from '../../src/inbound/dispatcher-presence';
 import { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
 import { createWorker } from '../../src/worker-factory';
@@ -118,7 +119,8 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
   });
   answerMalformedRequests(server);
   const { port } = server.address() as AddressInfo;
-  const sweeper = options.sweeper ? startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs }) : undefined;
+  const presence = options.sweeper ? startDispatcherPresence({ models, logger }) : undefined;
+  const sweeper = options.sweeper ? startSweeper(dispatcher, logger, { intervalMs: config.inbound.sweepIntervalMs, idleIntervalMs: config.inbound.sweepIdleIntervalMs }, presence) : undefined;
 
   return {
     config,
@@ -134,6 +136,7 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
       server.closeAllConnections();
       await closed;
       await sweeper?.stop();
+      await presence?.stop();
       shutdownWorker?.();
       await workerRun;
       await nativeConnection?.close();
