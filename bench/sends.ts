@@ -7,7 +7,9 @@
  * Load: M replies POSTed to the API with bounded concurrency, round-robin over the conversations. Figures:
  *   - POST → 202 (the API's answer; nothing waits for Meta),
  *   - accepted → received: from the 202 to the moment the emulator (Meta) recorded the message,
- *   - sustained sends per second, first POST to last message received.
+ *   - sustained sends per second, first POST to last message received,
+ *   - CPU seconds per 1,000 replies and cores used, for this process (API, worker, emulator, load), Temporal and the
+ *     database, which say which of them holds the rate back.
  * At the end the emulator's records are checked: every reply received once, each conversation in the order the
  * replies were accepted.
  *
@@ -20,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
 import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
+import { machineCpuSeconds, processTreesUsage } from './process-usage';
 
 interface Settings {
   conversations: number;
@@ -82,6 +85,58 @@ async function receivedAtMeta(world: InboundWorld): Promise<EmulatorMessage[]> {
   return body.data as EmulatorMessage[];
 }
 
+/** The processes whose CPU is read: this one (API, worker, emulator and load generator), Temporal and the database. */
+const SEND_CPU_NAMES = ['engine + emulator + load (this process)', 'Temporal', 'database'] as const;
+type SendCpuName = (typeof SEND_CPU_NAMES)[number];
+
+interface SendCpuSample {
+  atMs: number;
+  seconds: Record<SendCpuName, number | undefined>;
+  machineBusySeconds: number;
+}
+
+function sampleSendCpu(services: LocalServices): SendCpuSample {
+  const pidOf = (name: string) => services.processes.find((child) => child.name === name)?.child.pid;
+  const trees = processTreesUsage({ temporal: pidOf('temporal'), database: pidOf('mongo-server') });
+  const own = process.cpuUsage();
+  return {
+    atMs: performance.now(),
+    seconds: { 'engine + emulator + load (this process)': (own.user + own.system) / 1e6, Temporal: trees.temporal?.cpuSeconds, database: trees.database?.cpuSeconds },
+    machineBusySeconds: machineCpuSeconds().busy,
+  };
+}
+
+interface SendCpuSpan {
+  wallSeconds: number;
+  used: Record<SendCpuName, number | undefined>;
+  machineBusySeconds: number;
+}
+
+function sendCpuSpan(from: SendCpuSample, to: SendCpuSample): SendCpuSpan {
+  const used = Object.fromEntries(SEND_CPU_NAMES.map((name) => [name, from.seconds[name] === undefined || to.seconds[name] === undefined ? undefined : to.seconds[name] - from.seconds[name]]));
+  return { wallSeconds: (to.atMs - from.atMs) / 1000, used: used as Record<SendCpuName, number | undefined>, machineBusySeconds: to.machineBusySeconds - from.machineBusySeconds };
+}
+
+/** Where the CPU of the load went, per 1,000 replies and in cores, so the figures say which process holds the rate back. */
+function printSendCpu(span: SendCpuSpan, sends: number): void {
+  const fixed = (value: number) => value.toFixed(2);
+  const cell = (seconds: number | undefined, value: (seconds: number) => string) => (seconds === undefined ? 'n/m' : value(seconds));
+  const per1000 = (seconds: number) => fixed((1000 * seconds) / Math.max(sends, 1));
+  const cores = (seconds: number) => fixed(seconds / Math.max(span.wallSeconds, 1e-3));
+  console.log(`
+CPU from the first POST until the last reply reached Meta (${span.wallSeconds.toFixed(1)} s; the machine has ${os.cpus().length} cores)`);
+  console.log(
+    table(
+      ['', ...SEND_CPU_NAMES, 'machine'],
+      [
+        ['seconds per 1,000 replies', ...SEND_CPU_NAMES.map((name) => cell(span.used[name], per1000)), per1000(span.machineBusySeconds)],
+        ['cores', ...SEND_CPU_NAMES.map((name) => cell(span.used[name], cores)), cores(span.machineBusySeconds)],
+      ],
+    ),
+  );
+  if (SEND_CPU_NAMES.some((name) => span.used[name] === undefined)) console.log('(n/m: a service TEMPORAL_ADDRESS or MONGODB_URI named, which this run did not start)');
+}
+
 async function main(): Promise<number> {
   const settings = readSettings(process.argv.slice(2));
   const runId = randomUUID().slice(0, 8);
@@ -102,6 +157,7 @@ async function main(): Promise<number> {
     const targets = await openConversations(world, settings.conversations, runId, Math.min(settings.concurrency, 8));
     console.log(`warm-up:  ${targets.length} conversations opened by a customer message each, in ${ms(performance.now() - step)} ms\n`);
 
+    const cpuBefore = sampleSendCpu(services);
     const acceptedAt = new Map<string, number>();
     const expectedOrder = new Map<string, string[]>();
     const postLatencies: number[] = [];
@@ -137,6 +193,7 @@ async function main(): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
 
+    const cpuUsed = sendCpuSpan(cpuBefore, sampleSendCpu(services));
     const latencies: number[] = [];
     const counts = new Map<string, number>();
     let lastReceivedAt = 0;
@@ -163,6 +220,7 @@ async function main(): Promise<number> {
     console.log(table(['received', 'missing', 'duplicated', 'p50', 'p95', 'p99', 'max'], [[String(delivery.count), String(missing), String(duplicates), ms(delivery.p50), ms(delivery.p95), ms(delivery.p99), ms(delivery.max)]]));
     console.log(`\nsustained: ${rate(delivery.count, lastReceivedAt - firstPostAt)} sends/s (first POST to last message received, ${ms(lastReceivedAt - firstPostAt)} ms)`);
     console.log(`order: ${expectedOrder.size - outOfOrder} of ${expectedOrder.size} conversations received their replies in the order accepted`);
+    printSendCpu(cpuUsed, delivery.count);
     if (refused.size > 0) console.log(`refused POSTs by status: ${JSON.stringify(Object.fromEntries(refused))}`);
     console.log(`load average (1 min) at the end: ${os.loadavg()[0]!.toFixed(2)}`);
     const ok = missing === 0 && duplicates === 0 && outOfOrder === 0 && refused.size === 0;
