@@ -4,6 +4,7 @@
  * benchmark stores is dispatched by the benchmark itself, and a sweeper would dispatch again the claims of a long
  * backlog (older than 2 minutes) while they wait for the worker.
  */
+import { createIngressRecording } from '../src/inbound/ingress-recording';
 import { createWriteStream } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +26,8 @@ export async function startEngineApi<P extends string>(stack: BenchStack<P>, log
   const log = createWriteStream(logFile, { flags: 'a' });
   const logger = createLogger({ level: 'warn', base: { process: 'api' }, write: (line) => log.write(`${line}\n`) });
   const metrics = createApiMetrics();
-  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics });
+  const projector = createIngressRecording({ config, models, logger, metrics });
+  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics, ...(projector ? { projector } : {}) });
   const app = createApp({ config, logger, temporal, database, models, dispatcher, metrics });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));

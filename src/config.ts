@@ -76,6 +76,9 @@ const environmentSchema = z.object({
   WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   WEBHOOK_DISPATCH_REFUSAL_DELAY_MS: z.coerce.number().int().min(10).default(5_000),
   WEBHOOK_DISPATCH_REFUSAL_MAX_DELAY_MS: z.coerce.number().int().min(10).default(5 * 60_000),
+  // A customer's message to an open conversation is recorded by the API itself, without a signal to the
+  // conversation's workflow (src/inbound/message-projector.ts); false sends every event through the workflow.
+  WEBHOOK_RECORD_OPEN_CONVERSATIONS: boolFlag.default(true),
   // A customer's profile is fetched on the first message of each conversation and when older than this (B10).
   PROFILE_STALE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
   // How long a reply request may wait: for the conversation to take it, and for its outcome with `?wait=sent`.
@@ -223,6 +226,7 @@ export function loadConfig(source: Environment = process.env): AppConfig {
       maxEntriesInFlight: e.WEBHOOK_MAX_ENTRIES_IN_FLIGHT,
       refusalRetry: { attempts: e.WEBHOOK_DISPATCH_REFUSAL_ATTEMPTS, baseDelayMs: e.WEBHOOK_DISPATCH_REFUSAL_DELAY_MS, maxDelayMs: e.WEBHOOK_DISPATCH_REFUSAL_MAX_DELAY_MS },
       profileStaleAfterMs: e.PROFILE_STALE_AFTER_SECONDS * 1000,
+      recordOpenConversations: e.WEBHOOK_RECORD_OPEN_CONVERSATIONS,
     },
     outbound: {
       waitLimitMs: e.SEND_WAIT_LIMIT_MS,

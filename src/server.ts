@@ -1,4 +1,5 @@
 /** Entry point of the `api` process: webhook ingress, inbox API, health. */
+import { createIngressRecording } from './inbound/ingress-recording';
 import type { Server } from 'node:http';
 import { createApp } from './api/app';
 import { answerMalformedRequests } from './api/malformed-requests';
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
   const models = createModels(database);
   const temporal = createTemporalAccess(config.temporal);
   const metrics = createApiMetrics();
-  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics, refusalRetry: config.inbound.refusalRetry });
+  const projector = createIngressRecording({ config, models, logger, metrics });
+  const dispatcher = createInboundDispatcher({ models, temporal: temporal.client, taskQueue: config.temporal.taskQueue, logger, metrics, refusalRetry: config.inbound.refusalRetry, ...(projector ? { projector } : {}) });
   const app = createApp({ config, logger, temporal, database, models, dispatcher, metrics });
 
   // Listen first so /healthz and /readyz answer while the database is still coming up.

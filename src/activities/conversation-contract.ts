@@ -70,7 +70,16 @@ export interface CloseConversationInput {
   igAccountId: string;
   igsid: string;
   closedAt: number;
+  /**
+   * Close only if the window has passed by `closedAt` (the window's timer fired): the ingress records a customer's
+   * messages to an open conversation without its workflow, so the conversation may have moved its window meanwhile.
+   * Absent: close whatever the window (a manager closed it, Meta said the window is closed).
+   */
+  onlyIfWindowPassed?: boolean;
 }
+
+/** Closed; or still open because a customer message moved its window, with the window as the database has it. */
+export type CloseConversationOutcome = { closed: true } | { closed: false; windowClosesAt: number; lastCustomerMessageAt: number | undefined };
 
 export interface SendMessageInput {
   messageId: string;
@@ -123,7 +132,8 @@ export interface ConversationActivities {
   recordInboundEvents(input: RecordInboundEventsInput): Promise<RecordedInboundEvents>;
   /** Fetches and stores the customer's profile; a failure is recorded on the customer (`profileError`) and raised. */
   refreshCustomerProfile(input: RefreshCustomerProfileInput): Promise<void>;
-  closeConversation(input: CloseConversationInput): Promise<void>;
+  /** Runs started before conditional closes were made recorded no outcome: read as closed. */
+  closeConversation(input: CloseConversationInput): Promise<CloseConversationOutcome>;
   /** An event that could not be recorded is set aside with its reason, so it never blocks the ones after it. */
   parkInboundEvent(input: ParkInboundEventInput): Promise<void>;
   /** Sends one queued message through the Send API and records the outcome on it. */

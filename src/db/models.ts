@@ -16,6 +16,7 @@ import { getNoticeModel, type NoticeModel } from './models/notice';
 import { getMessageModel, type MessageModel } from './models/message';
 import { getMediaFileModel, type MediaFileModel } from './models/media-file';
 import { getIdempotencyRecordModel, type IdempotencyRecordModel } from './models/idempotency-record';
+import { getOpenConversationModel, type OpenConversationModel } from './models/open-conversation';
 import { getOutboundMidModel, type OutboundMidModel } from './models/outbound-mid';
 import { getRoundTripProbeModel, type RoundTripProbeModel } from './models/round-trip-probe';
 import { getWebhookEventModel, type WebhookEventModel } from './models/webhook-event';
@@ -27,6 +28,7 @@ export interface Models {
   dispatcherPresences: DispatcherPresenceModel;
   customers: CustomerModel;
   conversations: ConversationModel;
+  openConversations: OpenConversationModel;
   messages: MessageModel;
   earlyMessageChanges: EarlyMessageChangeModel;
   channels: ChannelModel;
@@ -50,6 +52,7 @@ export function createModels(connection: Connection): Models {
     dispatcherPresences: getDispatcherPresenceModel(connection),
     customers: getCustomerModel(connection),
     conversations: getConversationModel(connection),
+    openConversations: getOpenConversationModel(connection),
     messages: getMessageModel(connection),
     earlyMessageChanges: getEarlyMessageChangeModel(connection),
     channels: getChannelModel(connection),

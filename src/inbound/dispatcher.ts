@@ -14,8 +14,10 @@ import type { Logger } from '../logger';
 import type { EngineMetrics } from '../metrics/engine-metrics';
 import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey, makeConversationWorkflowId } from '../temporal/names';
 import { conversationWorkflow, inboundEventsSignal } from '../workflows/conversation';
+import { forEachLimited } from '../async';
 import { createConversationMailboxes } from './conversation-mailboxes';
 import type { DispatcherPresenceHandle } from './dispatcher-presence';
+import type { MessageProjector } from './message-projector';
 import { reclaimHeldEvents } from './held-events';
 
 export interface DispatcherDeps {
@@ -28,6 +30,8 @@ export interface DispatcherDeps {
   concurrency?: number;
   /** How often, and how far apart, a signal Temporal refuses is tried again before its events are parked. */
   refusalRetry?: RefusalRetry;
+  /** Records customers' messages to open conversations without their workflows; absent: every event is signalled. */
+  projector?: MessageProjector;
 }
 
 /**
@@ -80,6 +84,8 @@ export interface DispatchReport {
   held: number;
   /** Echoes of replies already recorded as sent: nothing for their conversation to learn, so no signal. */
   ownEchoes: number;
+  /** Customers' messages to open conversations, recorded here without a signal (message-projector.ts). */
+  recorded: number;
 }
 
 export interface InboundDispatcher {
@@ -102,11 +108,18 @@ export interface InboundDispatcher {
 const DEFAULT_STALE_CLAIM_MS = 2 * 60 * 1000;
 
 export function emptyDispatchReport(): DispatchReport {
-  return { dispatched: 0, failed: 0, unlinked: 0, held: 0, ownEchoes: 0 };
+  return { dispatched: 0, failed: 0, unlinked: 0, held: 0, ownEchoes: 0, recorded: 0 };
 }
 
 export function addDispatchReports(a: DispatchReport, b: DispatchReport): DispatchReport {
-  return { dispatched: a.dispatched + b.dispatched, failed: a.failed + b.failed, unlinked: a.unlinked + b.unlinked, held: a.held + b.held, ownEchoes: a.ownEchoes + b.ownEchoes };
+  return {
+    dispatched: a.dispatched + b.dispatched,
+    failed: a.failed + b.failed,
+    unlinked: a.unlinked + b.unlinked,
+    held: a.held + b.held,
+    ownEchoes: a.ownEchoes + b.ownEchoes,
+    recorded: a.recorded + b.recorded,
+  };
 }
 
 type RoutableEvent = DispatchableEvent & { igAccountId: string; customerIgsid: string };
@@ -268,6 +281,32 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
   }
 
   /**
+   * Records, conversation by conversation in Meta's order, the customers' messages to open conversations; takes them
+   * out of `byConversation` and answers how many. At a conversation's first event that is not recorded so, the rest
+   * of its events stay for its workflow, in order (a closed conversation's next messages open the next one there).
+   */
+  async function recordWithoutWorkflows(projector: MessageProjector, byConversation: Map<string, QueuedEvent[]>): Promise<number> {
+    let recorded = 0;
+    await forEachLimited([...byConversation], concurrency, async ([key, queue]) => {
+      const left: QueuedEvent[] = [];
+      let projecting = true;
+      for (const queued of [...queue].sort((a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime())) {
+        const outcome = projecting ? await projector.project(queued.event) : 'not-projected';
+        if (outcome === 'recorded') {
+          recorded += 1;
+          continue;
+        }
+        // A message that finds the profile due is recorded, and still told to the workflow, which fetches it.
+        if (outcome === 'not-projected') projecting = false;
+        left.push(queued);
+      }
+      if (left.length > 0) byConversation.set(key, left);
+      else byConversation.delete(key);
+    });
+    return recorded;
+  }
+
+  /**
    * Each conversation's events go out in Meta's order, gathered with those other deliveries queued for it meanwhile
    * (conversation-mailboxes.ts); conversations in parallel.
    */
@@ -282,6 +321,7 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
       const key = makeConversationWorkflowId(event.igAccountId, event.customerIgsid);
       byConversation.set(key, [...(byConversation.get(key) ?? []), { event, channelId: channels.get(event.igAccountId)!, claimed }]);
     }
+    if (deps.projector !== undefined) report.recorded = await recordWithoutWorkflows(deps.projector, byConversation);
     const notSignalled: string[] = [];
     await Promise.all(
       [...byConversation].map(async ([key, queue]) => {
@@ -357,7 +397,7 @@ export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, timi
       try {
         const orphanedBefore = await presence?.claimsOrphanedBefore();
         const report = await dispatcher.sweep(orphanedBefore === undefined ? {} : { orphanedBefore });
-        busy = report.dispatched + report.failed + report.unlinked + report.held > 0;
+        busy = report.dispatched + report.failed + report.unlinked + report.held + report.recorded > 0;
         if (busy) logger.info('sweeper round', { ...report });
       } catch (error) {
         logger.warn('sweeper round failed', { error: (error as Error).message });

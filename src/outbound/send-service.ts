@@ -199,7 +199,10 @@ export function createSendService(deps: SendServiceDeps) {
     const handle = deps.temporal.workflow.getHandle(conversation.workflowId);
     try {
       await deps.temporal.connection.withDeadline(deps.now() + deps.waitLimitMs, () =>
-        handle.executeUpdate(sendMessagesUpdate, { args: [{ conversationId: conversation.conversationId, sender, messageIds }], updateId: `send/${messageIds[0]}` }),
+        handle.executeUpdate(sendMessagesUpdate, {
+          args: [{ conversationId: conversation.conversationId, sender, messageIds, ...(conversation.lastCustomerMessageAt ? { lastCustomerMessageAt: conversation.lastCustomerMessageAt.getTime() } : {}) }],
+          updateId: `send/${messageIds[0]}`,
+        }),
       );
       return undefined;
     } catch (error) {

@@ -62,6 +62,11 @@ export interface SendMessagesRequest {
   sender: MessageSender;
   /** Stored, queued messages, in the order they must go out. */
   messageIds: string[];
+  /**
+   * Meta's time of the customer's latest message as the conversation's document has it when the API accepted the
+   * request: messages the ingress recorded without the workflow count for the 24-hour and 7-day rules.
+   */
+  lastCustomerMessageAt?: number;
 }
 
 export interface SendMessagesAccepted {

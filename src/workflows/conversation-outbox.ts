@@ -39,19 +39,29 @@ export function createOutbox(run: ConversationRun): Outbox {
   let stopping = false;
   let stopped: Promise<void> | undefined;
 
+  /**
+   * The customer's latest message as far as anyone knows: the run's, or the conversation's as the API read it with the
+   * request (the ingress records messages to an open conversation without telling its workflow).
+   */
+  const lastCustomerMessageAt = (request: SendMessagesRequest): number | undefined =>
+    request.lastCustomerMessageAt === undefined ? run.lastCustomerMessageAt : Math.max(run.lastCustomerMessageAt ?? request.lastCustomerMessageAt, request.lastCustomerMessageAt);
+
   function refuseIfNotAllowed(request: SendMessagesRequest): void {
     if (request.conversationId !== run.conversationId || closing || run.state === 'closed' || run.closeRequestedAt !== undefined) {
       throw ApplicationFailure.nonRetryable('the conversation is closed: a new one opens when the customer writes again', SendRefusal.ConversationClosed);
     }
-    if (run.lastCustomerMessageAt === undefined) {
+    const customerWroteAt = lastCustomerMessageAt(request);
+    if (customerWroteAt === undefined) {
       throw ApplicationFailure.nonRetryable('the customer has not written to this account yet: Instagram lets a business reply only after the customer wrote', SendRefusal.CustomerNeverWrote);
     }
-    const policy = sendPolicyAt(run.lastCustomerMessageAt, Date.now());
+    const policy = sendPolicyAt(customerWroteAt, Date.now());
     if (policy.kind === 'closed') throw ApplicationFailure.nonRetryable(windowClosedSentence, SendRefusal.WindowClosed);
     if (policy.kind === 'human-agent' && request.sender === 'bot') throw ApplicationFailure.nonRetryable(botSentence, SendRefusal.BotOutsideStandardWindow);
   }
 
-  function accept({ sender, messageIds }: SendMessagesRequest): SendMessagesAccepted {
+  function accept(request: SendMessagesRequest): SendMessagesAccepted {
+    const { sender, messageIds } = request;
+    run.lastCustomerMessageAt = lastCustomerMessageAt(request);
     const ahead = run.outbox.length;
     for (const messageId of messageIds) {
       if (!run.settled.includes(messageId) && !run.outbox.some((entry) => entry.messageId === messageId)) run.outbox.push({ messageId, sender });

@@ -31,3 +31,11 @@ export const RECORD_IN_BATCHES_PATCH = 'record-events-in-batches';
  * Runs from before remembered a parked event (a replay would have been ignored) and queued such a dispatch.
  */
 export const REPLAYABLE_PARKED_EVENTS_PATCH = 'replayable-parked-events';
+
+/**
+ * The ingress records a customer's messages to an open conversation itself, without its workflow; the window it
+ * moves is the database's. When the window's timer fires, the conversation is closed in the database first, and
+ * only if no such message moved the window (else the run waits for the new end); the outbox is failed after that.
+ * Runs from before failed the outbox first and closed the conversation whatever the database said.
+ */
+export const CONDITIONAL_CLOSE_PATCH = 'close-only-if-window-passed';

@@ -36,7 +36,7 @@ import {
 } from './conversation-api';
 import { createEventRecorder } from './conversation-events';
 import { createOutbox, type Outbox } from './conversation-outbox';
-import { CONTINUE_AFTER_PROGRESS_PATCH, CONTINUE_WITH_PENDING_PATCH } from './conversation-patches';
+import { CONDITIONAL_CLOSE_PATCH, CONTINUE_AFTER_PROGRESS_PATCH, CONTINUE_WITH_PENDING_PATCH } from './conversation-patches';
 import { nextRunInput, startRun, statusOf, type ConversationRun } from './conversation-run';
 
 export * from './conversation-api';
@@ -93,7 +93,9 @@ export async function conversationWorkflow(input: ConversationWorkflowInput): Pr
     const closesAt = run.windowClosesAt ?? workflowInfo().runStartTime.getTime() + HUMAN_AGENT_WINDOW_MS;
     if (run.closeRequestedAt === undefined && (await condition(() => run.pending.length > 0 || run.closeRequestedAt !== undefined, Math.max(1, closesAt - Date.now())))) continue;
 
-    return closeNow(run, outbox, closesAt);
+    const closing = await closeNow(run, outbox, closesAt);
+    if (closing === 'window-moved') continue;
+    return closing;
   }
 }
 
@@ -120,10 +122,25 @@ async function continueAsNewNow(run: ConversationRun, outbox: Outbox): Promise<n
   );
 }
 
-/** Ends the conversation: what is left in the outbox fails, the inbox closes it, and the run ends. */
-async function closeNow(run: ConversationRun, outbox: Outbox, closesAt: number): Promise<ConversationStatus> {
-  await outbox.close();
-  await closeConversation({ conversationId: run.conversationId, igAccountId: run.input.igAccountId, igsid: run.input.igsid, closedAt: run.closeRequestedAt ?? closesAt });
+/**
+ * Ends the conversation: the inbox closes it, what is left in the outbox fails, and the run ends. When the window's
+ * timer fired, a customer message the ingress recorded meanwhile may have moved the window: then nothing closes, and
+ * the run waits for the window's new end ('window-moved').
+ */
+async function closeNow(run: ConversationRun, outbox: Outbox, closesAt: number): Promise<ConversationStatus | 'window-moved'> {
+  const closing = { conversationId: run.conversationId, igAccountId: run.input.igAccountId, igsid: run.input.igsid, closedAt: run.closeRequestedAt ?? closesAt };
+  if (patched(CONDITIONAL_CLOSE_PATCH)) {
+    const outcome = await closeConversation({ ...closing, ...(run.closeRequestedAt === undefined ? { onlyIfWindowPassed: true } : {}) });
+    if (!outcome.closed) {
+      run.windowClosesAt = Math.max(run.windowClosesAt ?? 0, outcome.windowClosesAt);
+      if (outcome.lastCustomerMessageAt !== undefined) run.lastCustomerMessageAt = Math.max(run.lastCustomerMessageAt ?? 0, outcome.lastCustomerMessageAt);
+      return 'window-moved';
+    }
+    await outbox.close();
+  } else {
+    await outbox.close();
+    await closeConversation(closing);
+  }
   run.state = 'closed';
   upsertSearchAttributes([{ key: ConversationStateKey, value: run.state }]);
   // Settled after the close, which it must not delay; before the run ends, as for continue-as-new.

@@ -69,7 +69,7 @@ describe('sweeper', () => {
     await storeEvent('message:fresh-claim', 'c-3', { dispatchedAt: new Date(), dispatchAttempts: 1 });
 
     const report = await engine.dispatcher.sweep();
-    expect(report).toEqual({ dispatched: 2, failed: 0, unlinked: 0, held: 0, ownEchoes: 0 });
+    expect(report).toEqual({ dispatched: 2, failed: 0, unlinked: 0, held: 0, ownEchoes: 0, recorded: 0 });
 
     expect(await signalledEventIdsOf('c-1')).toEqual(['message:unclaimed']);
     expect(await signalledEventIdsOf('c-2')).toEqual(['message:stale-claim']);
@@ -128,7 +128,7 @@ describe('sweeper', () => {
     await storeEvent('echo:mid-sending', 'c-echo', { kind: 'echo', mid: 'mid-sending', dispatchedAt: null });
 
     const report = await engine.dispatcher.sweep();
-    expect(report).toEqual({ dispatched: 1, failed: 0, unlinked: 0, held: 0, ownEchoes: 1 });
+    expect(report).toEqual({ dispatched: 1, failed: 0, unlinked: 0, held: 0, ownEchoes: 1, recorded: 0 });
     expect(await engine.models.webhookEvents.findOne({ _id: 'echo:mid-sent' }).lean()).toMatchObject({ status: 'recorded', conversationId: 'conversation-echo' });
     expect(await signalledEventIdsOf('c-echo')).toEqual(['echo:mid-sending']);
   });

@@ -51,6 +51,11 @@ export interface ConversationStubs {
   sendScript: Map<string, ScriptedSend[]>;
   /** What each attempt to fetch a profile does, in order; when the script runs out, the profile is stored. */
   profileScript: ScriptedProfileFetch[];
+  /**
+   * Windows the database has when the window's timer fires, in order: customer messages the ingress recorded without
+   * the workflow moved them, so the close answers "still open". When the list runs out, the conversation closes.
+   */
+  windowMoves: Array<{ windowClosesAt: number; lastCustomerMessageAt: number }>;
   /** Holds every profile fetch until the answered function is called (a Profile API that does not answer yet). */
   holdProfileFetches(): () => void;
   /**
@@ -66,6 +71,7 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
   const log: StubLog = { recorded: [], closed: [], sends: [], failures: [], unknownSettled: [], accountProblems: [], parked: [], parks: [], recordAttempts: [], profileFetches: [], profilesStored: [] };
   const sendScript = new Map<string, ScriptedSend[]>();
   const profileScript: ScriptedProfileFetch[] = [];
+  const windowMoves: ConversationStubs['windowMoves'] = [];
   let profileHold: Promise<void> | undefined;
   const recordingHolds = new Map<string, Promise<void>>();
   const recordScript = new Map<string, Error[]>();
@@ -91,7 +97,11 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
       log.profilesStored.push(igsid);
     },
     async closeConversation(input) {
-      log.closed.push({ ...input, firedAt: scheduledAt() });
+      const moved = input.onlyIfWindowPassed === true ? windowMoves.shift() : undefined;
+      if (moved !== undefined) return { closed: false, ...moved };
+      const { onlyIfWindowPassed: _condition, ...closing } = input;
+      log.closed.push({ ...closing, firedAt: scheduledAt() });
+      return { closed: true };
     },
     async parkInboundEvent(input) {
       log.parked.push(input.eventId);
@@ -137,5 +147,5 @@ export function createConversationStubs(events: Map<string, RecordedInboundEvent
     );
     return release;
   };
-  return { activities: withFailureMapping(activities), log, events, recordScript, sendScript, profileScript, holdProfileFetches, holdRecording };
+  return { activities: withFailureMapping(activities), log, events, recordScript, sendScript, profileScript, windowMoves, holdProfileFetches, holdRecording };
 }

@@ -3,6 +3,7 @@
  * against the Temporal server and database of the harness. Each call gets its own database and task queue,
  * so test files running in parallel do not see each other.
  */
+import { createIngressRecording } from '../../src/inbound/ingress-recording';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -112,7 +113,8 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
     shutdownWorker = () => worker.shutdown();
   }
 
-  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger, metrics: metrics.api, refusalRetry: config.inbound.refusalRetry });
+  const projector = createIngressRecording({ config, models, logger, metrics: metrics.api });
+  const dispatcher = createInboundDispatcher({ models, temporal, taskQueue: config.temporal.taskQueue, logger, metrics: metrics.api, refusalRetry: config.inbound.refusalRetry, ...(projector ? { projector } : {}) });
   const app = createApp({ config, logger, temporal: temporalAccess, database, models, dispatcher, metrics: metrics.api });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(options.listenOnConfiguredPort ? config.api.port : 0, '127.0.0.1', () => resolve(listening));

@@ -43,7 +43,7 @@ describe('webhook intake under a burst', () => {
     const collection = heldCollection();
     const intake = createWebhookIntake({
       models: { webhookEvents: collection.model },
-      dispatcher: { dispatch: async (): Promise<DispatchReport> => ({ dispatched: 0, failed: 0, unlinked: 0, held: 0, ownEchoes: 0 }) },
+      dispatcher: { dispatch: async (): Promise<DispatchReport> => ({ dispatched: 0, failed: 0, unlinked: 0, held: 0, ownEchoes: 0, recorded: 0 }) },
       logger: { error: () => undefined, warn: () => undefined },
       metrics: { webhookEventsStored: () => undefined },
       maxEntriesInFlight: 5,

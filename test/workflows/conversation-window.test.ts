@@ -26,8 +26,8 @@ describe('conversationWorkflow window', () => {
   });
 
   function stubActivities(events: Map<string, RecordedInboundEvent>) {
-    const { activities, log } = createConversationStubs(events);
-    return { activities, closed: log.closed, recorded: log.recorded };
+    const { activities, log, windowMoves } = createConversationStubs(events);
+    return { activities, closed: log.closed, recorded: log.recorded, windowMoves };
   }
 
   async function runWithWorker<T>(activities: ConversationActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
@@ -105,5 +105,36 @@ describe('conversationWorkflow window', () => {
     expect(closed[0]?.closedAt).toBe(startedAt + 10 * DAY_MS);
     expect(closed[0]?.firedAt).toBeGreaterThanOrEqual(startedAt + 10 * DAY_MS);
     expect(closed[0]?.firedAt).toBeLessThan(startedAt + 10 * DAY_MS + 60_000);
+  });
+
+  it('stays open when a customer message the ingress recorded moved the window, and closes 7 days after that one', async () => {
+    const startedAt = await env.currentTimeMs();
+    const events = new Map<string, RecordedInboundEvent>([['m1', { kind: 'message', occurredAt: startedAt, movesWindow: true, outcome: 'recorded' }]]);
+    const { activities, closed, recorded, windowMoves } = stubActivities(events);
+    // Two days in, the customer wrote again; the ingress recorded it into the conversation's document only.
+    const projectedAt = startedAt + 2 * DAY_MS;
+    windowMoves.push({ windowClosesAt: projectedAt + HUMAN_AGENT_WINDOW_MS, lastCustomerMessageAt: projectedAt });
+
+    const result = await runWithWorker(activities, async (taskQueue) => {
+      const handle = await env.client.workflow.signalWithStart(conversationWorkflow, {
+        workflowId: makeConversationWorkflowId('ig-1', `customer-${randomUUID()}`),
+        taskQueue,
+        args: [{ igAccountId: 'ig-1', igsid: 'customer-3', channelId: 'channel-1' }],
+        signal: inboundEventSignal,
+        signalArgs: [{ eventId: 'm1' }],
+      });
+      // The first timer fires at 7 days and finds the window moved: still open a day later, with the new window.
+      await env.sleep(8 * DAY_MS);
+      expect(await handle.query(getConversationStatusQuery)).toMatchObject({ state: 'open', windowClosesAt: projectedAt + HUMAN_AGENT_WINDOW_MS, lastCustomerMessageAt: projectedAt });
+      expect(closed).toEqual([]);
+      return handle.result();
+    });
+
+    expect(recorded).toEqual(['m1']);
+    expect(result).toMatchObject({ state: 'closed', windowClosesAt: projectedAt + HUMAN_AGENT_WINDOW_MS });
+    expect(closed).toHaveLength(1);
+    expect(closed[0]?.closedAt).toBe(projectedAt + HUMAN_AGENT_WINDOW_MS);
+    expect(closed[0]?.firedAt).toBeGreaterThanOrEqual(projectedAt + HUMAN_AGENT_WINDOW_MS);
+    expect(closed[0]?.firedAt).toBeLessThan(projectedAt + HUMAN_AGENT_WINDOW_MS + 60_000);
   });
 });

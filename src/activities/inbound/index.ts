@@ -36,7 +36,7 @@ export { PROFILE_FETCH_TIMEOUT_MS } from './customer-profile';
 export { messageIdOf } from './stored-messages';
 
 export interface InboundActivityDeps {
-  models: Pick<Models, 'webhookEvents' | 'linkedAccounts' | 'customers' | 'conversations' | 'messages' | 'outboundMids' | 'earlyMessageChanges'>;
+  models: Pick<Models, 'webhookEvents' | 'linkedAccounts' | 'customers' | 'conversations' | 'openConversations' | 'messages' | 'outboundMids' | 'earlyMessageChanges'>;
   graph: Pick<GraphClient, 'getUserProfile'>;
   cipher: Pick<TokenCipher, 'open'>;
   logger: Logger;
