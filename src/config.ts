@@ -166,6 +166,8 @@ export interface AppConfig {
     /** A signal Temporal refuses: tries and back-off before its events are parked. */
     refusalRetry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
     profileStaleAfterMs: number;
+    /** A customer's message to an open conversation is recorded by the API, without its workflow. */
+    recordOpenConversations: boolean;
   };
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities: number; maxCachedWorkflows: number };
   metrics: {

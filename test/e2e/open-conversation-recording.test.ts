@@ -4,7 +4,13 @@
  * conversation, and the first after a close, still go to the workflow, which opens the conversation. Real stack:
  * the Meta emulator delivers, the engine stores, the worker runs the workflows.
  */
+import { createInboundActivities } from '../../src/activities/inbound';
+import { createIngressRecording } from '../../src/inbound/ingress-recording';
+import { createLogger } from '../../src/logger';
+import { createApiMetrics, createWorkerMetrics } from '../../src/metrics/engine-metrics';
+import { createTokenCipher } from '../../src/security/token-cipher';
 import { makeConversationWorkflowId } from '../../src/temporal/names';
+import { getConversationStatusQuery } from '../../src/workflows/conversation';
 import { DEMO, startInboundWorld, type InboundWorld, type Json } from '../support/inbound-world';
 import { signalledEventIds } from '../support/signals';
 
@@ -59,7 +65,57 @@ describe('messages to open conversations, recorded by the ingress', () => {
       return event?.status === 'recorded' ? event : undefined;
     }, 20_000, 'the message after the close recorded');
     expect(recorded.conversationId).not.toBe(before);
-    expect(await signalledOf(first.igsid)).toContain(`message:${after.mid}`);
+    // The workflow opened the new conversation with it (it may have come while the closed run was ending, which hands
+    // it to the next run as pending rather than as a signal).
+    const status = await world.engine.temporal.workflow.getHandle(makeConversationWorkflowId(DEMO.igAccount.id, first.igsid)).query(getConversationStatusQuery);
+    expect(status).toMatchObject({ conversationId: recorded.conversationId, state: 'open', eventsRecorded: 1 });
     expect(await world.engine.models.openConversations.findOne({ _id: makeConversationWorkflowId(DEMO.igAccount.id, first.igsid) }).lean()).toMatchObject({ conversationId: recorded.conversationId });
+  });
+
+  describe('a message and the window closing decide on one document: whichever comes first wins, never both', () => {
+    /** A new customer whose first message opened a conversation (through its workflow), and a later message of theirs stored and not dispatched yet. */
+    async function openedWithLaterMessage(name: string) {
+      const created = await world.control('POST', '/ig-users', { username: name, name });
+      expect(created.status).toBe(201);
+      const sent = await world.customer({ kind: 'text', text: 'opens' }, name);
+      await world.messagesOf(sent.igsid, 1);
+      const conversationId = (await world.conversationOf(sent.igsid)).conversationId as string;
+      const models = world.engine.models;
+      const original = (await models.webhookEvents.findOne({ _id: `message:${sent.mid}` }).lean())!;
+      const mid = `${sent.mid!}-later`;
+      const occurredAt = new Date(original.occurredAt.getTime() + 60_000);
+      const payload = JSON.parse(JSON.stringify(original.payload).replaceAll(sent.mid!, mid)) as unknown;
+      await models.webhookEvents.collection.insertOne({ ...original, _id: `message:${mid}` as never, eventKey: `message:${mid}`, mid, occurredAt, payload, status: 'pending', conversationId: null, recordedAt: null });
+      const projector = createIngressRecording({ config: world.engine.config, models, logger: createLogger({ write: () => undefined }), metrics: createApiMetrics() })!;
+      const { closeConversation } = createInboundActivities({
+        models,
+        graph: world.graph,
+        cipher: createTokenCipher(world.engine.config.tokens.keyring),
+        logger: createLogger({ write: () => undefined }),
+        metrics: createWorkerMetrics(),
+        appId: world.engine.config.meta.appId,
+        profileStaleAfterMs: 60 * 60 * 1000,
+      });
+      const later = { eventKey: `message:${mid}`, igAccountId: DEMO.igAccount.id, customerIgsid: sent.igsid, occurredAt, kind: 'message' };
+      const closing = { conversationId, igAccountId: DEMO.igAccount.id, igsid: sent.igsid, closedAt: sent.timestamp + WEEK_MS, onlyIfWindowPassed: true };
+      return { conversationId, mid, occurredAt, projector, later, closeWhenTimerFires: () => closeConversation(closing) };
+    }
+
+    it('the message first: the close due at the old end finds the window moved, and the conversation stays open', async () => {
+      const { conversationId, mid, occurredAt, projector, later, closeWhenTimerFires } = await openedWithLaterMessage('race.message.first');
+      expect(await projector.project(later)).toBe('recorded');
+      expect(await closeWhenTimerFires()).toEqual({ closed: false, windowClosesAt: occurredAt.getTime() + WEEK_MS, lastCustomerMessageAt: occurredAt.getTime() });
+      expect(await world.engine.models.conversations.findOne({ _id: conversationId }).lean()).toMatchObject({ state: 'open' });
+      expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toMatchObject({ conversationId });
+    });
+
+    it('the close first: the message is not recorded into the closed conversation, and is left for the workflow', async () => {
+      const { conversationId, mid, projector, later, closeWhenTimerFires } = await openedWithLaterMessage('race.close.first');
+      expect(await closeWhenTimerFires()).toEqual({ closed: true });
+      expect(await projector.project(later)).toBe('not-projected');
+      expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toBeNull();
+      expect(await world.engine.models.webhookEvents.findOne({ _id: later.eventKey }).lean()).toMatchObject({ status: 'pending' });
+      expect(await world.engine.models.openConversations.countDocuments({ conversationId })).toBe(0);
+    });
   });
 });
