@@ -27,8 +27,10 @@
  *   - read-back: every event's `recordedAt` read once, for the figures of the open phase (kept out of its CPU);
  *   - probe: `probe-messages` open conversations picked at random each get a new message, one at a time, as Meta
  *     delivers it (a signed POST to the API's webhook route); figure: POST → `recordedAt`, which must be ≤ 1 s and in
- *     the same conversation. The worker's workflow cache holds WORKER_MAX_CACHED_WORKFLOWS workflows (1,000 by
- *     default): past that, a probed workflow is replayed from its history first, which is what this measures.
+ *     the same conversation. The conversation is open, so the API's ingress records the message itself
+ *     (src/inbound/message-projector.ts); with WEBHOOK_RECORD_OPEN_CONVERSATIONS=false it goes through the workflow,
+ *     and past the worker's cache (WORKER_MAX_CACHED_WORKFLOWS, 1,000 by default) a probed workflow is replayed
+ *     from its history first, which is then what this measures.
  *
  * Memory: VmRSS from /proc/<pid>/status once all are open and once settled, sampled through every phase for its
  * peak; VmHWM is the kernel's peak over the process's life (process-sampler.ts). The verdict takes the worker's VmHWM.
