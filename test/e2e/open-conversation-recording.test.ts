@@ -109,6 +109,15 @@ describe('messages to open conversations, recorded by the ingress', () => {
       expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toMatchObject({ conversationId });
     });
 
+    it('a message the ingress cannot record (its stored payload damaged) is left to the workflow, which retries and parks it', async () => {
+      const { mid, projector, later } = await openedWithLaterMessage('damaged.payload');
+      await world.engine.models.webhookEvents.collection.updateOne({ _id: later.eventKey } as never, { $set: { payload: null } });
+      expect(await projector.project(later)).toBe('not-projected');
+      expect(await projector.project({ ...later, kind: 'postback' })).toBe('not-projected');
+      expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toBeNull();
+      expect(await world.engine.models.webhookEvents.findOne({ _id: later.eventKey }).lean()).toMatchObject({ status: 'pending' });
+    });
+
     it('the close first: the message is not recorded into the closed conversation, and is left for the workflow', async () => {
       const { conversationId, mid, projector, later, closeWhenTimerFires } = await openedWithLaterMessage('race.close.first');
       expect(await closeWhenTimerFires()).toEqual({ closed: true });

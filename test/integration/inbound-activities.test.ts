@@ -25,7 +25,8 @@ describe('inbound activities', () => {
   const metrics = createWorkerMetrics();
 
   beforeAll(async () => {
-    world = await startInboundWorld({ worker: false });
+    // Nothing records but this test: the ingress's own recording of messages to open conversations is off.
+    world = await startInboundWorld({ worker: false, engineEnv: { WEBHOOK_RECORD_OPEN_CONVERSATIONS: 'false' } });
     // Wrapped as the worker wraps them, so failures cross as the workflow sees them.
     activities = withFailureMapping(createInboundActivities({
       models: world.engine.models,
