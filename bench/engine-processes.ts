@@ -24,7 +24,9 @@ export async function buildEngine(logFile: string, track: (child: ManagedProcess
  */
 export function startNodeProcess(options: { name: string; entry: string; env: NodeJS.ProcessEnv; logFile: string }): ManagedProcess {
   const typescript = options.entry.endsWith('.ts');
-  const args = [...(typescript ? ['--import', 'tsx'] : []), path.join(repoRoot, options.entry)];
+  // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the API process (node refuses those in NODE_OPTIONS).
+  const nodeArgs = (process.env[`BENCH_${options.name.toUpperCase()}_NODE_ARGS`] ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, ...(typescript ? ['--import', 'tsx'] : []), path.join(repoRoot, options.entry)];
   return spawnManaged({ name: options.name, command: process.execPath, args, env: options.env, output: { file: options.logFile } });
 }
 

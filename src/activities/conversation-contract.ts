@@ -13,6 +13,11 @@ export interface RecordInboundEventInput {
    * (it may be that very send), but handed back to the workflow to be recorded once the send settles.
    */
   holdUnknownEchoes?: boolean;
+  /**
+   * Recorded by the ingress, not by the workflow (src/inbound/message-projector.ts): the conversation must still be
+   * open when the event moves it, else nothing is written and ConversationNotOpenError is thrown.
+   */
+  onlyIfOpen?: boolean;
 }
 
 export type RecordOutcome =

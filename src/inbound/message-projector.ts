@@ -11,11 +11,9 @@
  * anyway (a crash between the two) is not shown twice. The inbox orders messages by Meta's time.
  */
 import type { RecordedInboundEvent, RecordInboundEventInput } from '../activities/conversation-contract';
+import { ConversationNotOpenError } from '../activities/inbound/conversation-writes';
 import type { Models } from '../db/models';
 import type { OpenConversation } from '../db/models/open-conversation';
-import type { WebhookEvent } from '../db/models/webhook-event';
-import { projectMessage, readStoredPayload } from '../domain/webhook-events';
-import { nextWindowClosesAt } from '../domain/window';
 import type { Logger } from '../logger';
 import { makeConversationWorkflowId } from '../temporal/names';
 
@@ -35,47 +33,27 @@ export interface MessageProjector {
 }
 
 export interface MessageProjectorDeps {
-  models: Pick<Models, 'openConversations' | 'conversations' | 'webhookEvents'>;
+  models: Pick<Models, 'openConversations'>;
   /** The conversation workflow's own recorder (src/activities/inbound), called directly. */
   recordInboundEvent: (input: RecordInboundEventInput) => Promise<RecordedInboundEvent>;
   logger: Logger;
 }
 
-/** Kinds of content an account may choose not to open conversations with: the workflow's recorder decides on them. */
-const DECIDED_BY_ACCOUNT_SETTINGS: ReadonlySet<string> = new Set(['story_mention', 'post_share']);
+/** Kinds the ingress records: what a customer sends that is shown in the conversation. */
+const RECORDED_BY_INGRESS: ReadonlySet<string> = new Set(['message', 'postback']);
 
 export function createMessageProjector(deps: MessageProjectorDeps): MessageProjector {
   const { models } = deps;
-
-  /** A plain message or postback still waiting to be recorded; anything else goes to the workflow. */
-  async function isPlainPendingMessage(event: ProjectableEvent): Promise<boolean> {
-    if (event.kind === 'postback') return true;
-    if (event.kind !== 'message') return false;
-    const stored = await models.webhookEvents.findOne({ _id: event.eventKey }, { status: 1, payload: 1, occurredAt: 1 }).lean<Pick<WebhookEvent, 'status' | 'payload' | 'occurredAt'>>();
-    if (stored?.status !== 'pending') return false;
-    const payload = readStoredPayload(stored.payload);
-    return payload !== null && !DECIDED_BY_ACCOUNT_SETTINGS.has(projectMessage(payload, stored.occurredAt.getTime()).kind);
-  }
-
-  /**
-   * Moves the window of the customer's open conversation from this message, if it is still open: the same document a
-   * close updates conditionally, so either the message keeps it open or the close wins and the message goes to the
-   * workflow (which opens the customer's next conversation with it).
-   */
-  async function moveWindowIfOpen(conversationId: string, occurredAt: Date): Promise<boolean> {
-    const windowClosesAt = new Date(nextWindowClosesAt(undefined, occurredAt.getTime()));
-    const moved = await models.conversations.updateOne({ _id: conversationId, state: 'open' }, { $max: { lastCustomerMessageAt: occurredAt, windowClosesAt } });
-    return moved.matchedCount > 0;
-  }
 
   return {
     async project(event) {
       const workflowId = makeConversationWorkflowId(event.igAccountId, event.customerIgsid);
       try {
-        if (event.kind !== 'message' && event.kind !== 'postback') return 'not-projected';
+        if (event.kind === undefined || !RECORDED_BY_INGRESS.has(event.kind)) return 'not-projected';
         const open = await models.openConversations.findOne({ _id: workflowId }).lean<OpenConversation>();
-        if (open === null || !(await isPlainPendingMessage(event))) return 'not-projected';
-        if (!(await moveWindowIfOpen(open.conversationId, event.occurredAt))) return 'not-projected';
+        if (open === null) return 'not-projected';
+        // The recorder moves the conversation's window before it stores the message, and only if the conversation is
+        // still open (one conditional update of the document a close also updates conditionally); else it throws.
         const recorded = await deps.recordInboundEvent({
           eventId: event.eventKey,
           igAccountId: event.igAccountId,
@@ -84,9 +62,12 @@ export function createMessageProjector(deps: MessageProjectorDeps): MessageProje
           workflowId,
           firstOfConversation: false,
           holdUnknownEchoes: false,
+          onlyIfOpen: true,
         });
         return recorded.profileDue === true ? 'profile-due' : 'recorded';
       } catch (error) {
+        // Closed meanwhile: nothing of the message was written, and the workflow opens the next conversation with it.
+        if (error instanceof ConversationNotOpenError) return 'not-projected';
         // Whatever was written is keyed by the event: the workflow's recording finds it and completes the rest.
         deps.logger.warn('message not recorded by the ingress; its conversation workflow records it', { eventKey: event.eventKey.slice(0, 200), error: (error as Error).message });
         return 'not-projected';

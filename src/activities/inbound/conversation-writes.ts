@@ -19,7 +19,15 @@ export interface ConversationTouch {
   set?: Record<string, unknown>;
 }
 
-type ConversationOf = Pick<RecordInboundEventInput, 'conversationId' | 'igAccountId' | 'igsid' | 'workflowId'>;
+type ConversationOf = Pick<RecordInboundEventInput, 'conversationId' | 'igAccountId' | 'igsid' | 'workflowId' | 'onlyIfOpen'>;
+
+/** The ingress found the conversation closed (or gone) when its message came to move it: the workflow takes the message. */
+export class ConversationNotOpenError extends Error {
+  constructor(conversationId: string) {
+    super(`conversation ${conversationId} is no longer open`);
+    this.name = 'ConversationNotOpenError';
+  }
+}
 
 /** The later times an event brings, for `$max`. */
 function laterTimes(update: ConversationTouch): Record<string, Date> {
@@ -59,6 +67,13 @@ export function createConversationWrites(deps: { models: Pick<Models, 'conversat
   async function touchConversation(input: ConversationOf, account: LinkedAccount, update: ConversationTouch): Promise<void> {
     const max = laterTimes(update);
     const changes = { ...(Object.keys(max).length > 0 ? { $max: max } : {}), ...(update.set ? { $set: update.set } : {}) };
+    if (input.onlyIfOpen === true) {
+      // One conditional update of the document a close also updates conditionally: either this keeps it open, or the
+      // close won and nothing of the message is written here.
+      const moved = await models.conversations.updateOne({ _id: input.conversationId, state: 'open' }, changes);
+      if (moved.matchedCount === 0) throw new ConversationNotOpenError(input.conversationId);
+      return;
+    }
     const apply = async (): Promise<boolean> => Object.keys(changes).length > 0 && (await models.conversations.updateOne({ _id: input.conversationId }, changes)).matchedCount > 0;
     if (await apply()) return;
     const created = newConversation(input, account, new Date(now()), { ...max, ...update.set });

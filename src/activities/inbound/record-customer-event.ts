@@ -21,11 +21,14 @@ export interface CustomerEventDeps {
 export function createCustomerEventRecorders(deps: CustomerEventDeps): Pick<KindRecorders, 'message' | 'postback' | 'referral'> {
   const { customers, conversations, messages } = deps;
 
-  /** Shows what the customer sent in the conversation and moves the window. */
+  /**
+   * Moves the window and shows what the customer sent in the conversation. The conversation first: recorded by the
+   * ingress, the message goes in only if that move found the conversation still open.
+   */
   async function storeCustomerMessage({ event, input, account, recorded }: EventToApply, content: MessageProjection): Promise<RecordedInboundEvent> {
     const profileDue = await customers.ensureCustomer(account, input.igsid, input.firstOfConversation);
-    await messages.insertMessage(event, messageFields(event, input, account, content, 'customer'));
     await conversations.touchConversation(input, account, { customerMessageAt: event.occurredAt, messageAt: event.occurredAt });
+    await messages.insertMessage(event, messageFields(event, input, account, content, 'customer'));
     return { ...recorded, profileDue };
   }
 
