@@ -42,23 +42,41 @@ export interface MessageProjectorDeps {
 /** Kinds the ingress records: what a customer sends that is shown in the conversation. */
 const RECORDED_BY_INGRESS: ReadonlySet<string> = new Set(['message', 'postback']);
 
+/** Open conversations remembered by this process, by workflow id (a few hundred bytes each). */
+const REMEMBERED_OPEN_CONVERSATIONS = 10_000;
+
 export function createMessageProjector(deps: MessageProjectorDeps): MessageProjector {
   const { models } = deps;
+  /**
+   * The open conversation of a customer, as last read. Safe to be stale: a conversation closed since refuses the
+   * message (the recorder's conditional update), which then goes to the workflow, and the entry is forgotten.
+   */
+  const remembered = new Map<string, string>();
+
+  async function openConversationOf(workflowId: string): Promise<string | undefined> {
+    const known = remembered.get(workflowId);
+    if (known !== undefined) return known;
+    const open = await models.openConversations.findOne({ _id: workflowId }).lean<OpenConversation>();
+    if (open === null) return undefined;
+    if (remembered.size >= REMEMBERED_OPEN_CONVERSATIONS) remembered.delete(remembered.keys().next().value!);
+    remembered.set(workflowId, open.conversationId);
+    return open.conversationId;
+  }
 
   return {
     async project(event) {
       const workflowId = makeConversationWorkflowId(event.igAccountId, event.customerIgsid);
       try {
         if (event.kind === undefined || !RECORDED_BY_INGRESS.has(event.kind)) return 'not-projected';
-        const open = await models.openConversations.findOne({ _id: workflowId }).lean<OpenConversation>();
-        if (open === null) return 'not-projected';
+        const conversationId = await openConversationOf(workflowId);
+        if (conversationId === undefined) return 'not-projected';
         // The recorder moves the conversation's window before it stores the message, and only if the conversation is
         // still open (one conditional update of the document a close also updates conditionally); else it throws.
         const recorded = await deps.recordInboundEvent({
           eventId: event.eventKey,
           igAccountId: event.igAccountId,
           igsid: event.customerIgsid,
-          conversationId: open.conversationId,
+          conversationId,
           workflowId,
           firstOfConversation: false,
           holdUnknownEchoes: false,
@@ -67,7 +85,10 @@ export function createMessageProjector(deps: MessageProjectorDeps): MessageProje
         return recorded.profileDue === true ? 'profile-due' : 'recorded';
       } catch (error) {
         // Closed meanwhile: nothing of the message was written, and the workflow opens the next conversation with it.
-        if (error instanceof ConversationNotOpenError) return 'not-projected';
+        if (error instanceof ConversationNotOpenError) {
+          remembered.delete(workflowId);
+          return 'not-projected';
+        }
         // Whatever was written is keyed by the event: the workflow's recording finds it and completes the rest.
         deps.logger.warn('message not recorded by the ingress; its conversation workflow records it', { eventKey: event.eventKey.slice(0, 200), error: (error as Error).message });
         return 'not-projected';

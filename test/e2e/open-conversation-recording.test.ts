@@ -5,6 +5,7 @@
  * the Meta emulator delivers, the engine stores, the worker runs the workflows.
  */
 import { createInboundActivities } from '../../src/activities/inbound';
+import { makeCustomerKey } from '../../src/db/models/customer';
 import { createIngressRecording } from '../../src/inbound/ingress-recording';
 import { createLogger } from '../../src/logger';
 import { createApiMetrics, createWorkerMetrics } from '../../src/metrics/engine-metrics';
@@ -73,19 +74,29 @@ describe('messages to open conversations, recorded by the ingress', () => {
   });
 
   describe('a message and the window closing decide on one document: whichever comes first wins, never both', () => {
-    /** A new customer whose first message opened a conversation (through its workflow), and a later message of theirs stored and not dispatched yet. */
-    async function openedWithLaterMessage(name: string) {
+    /**
+     * A new customer whose first message opened a conversation (through its workflow), and later messages of theirs
+     * stored and not dispatched yet, each a minute after the one before.
+     */
+    async function openedWithLaterMessages(name: string, count = 1) {
       const created = await world.control('POST', '/ig-users', { username: name, name });
       expect(created.status).toBe(201);
       const sent = await world.customer({ kind: 'text', text: 'opens' }, name);
       await world.messagesOf(sent.igsid, 1);
       const conversationId = (await world.conversationOf(sent.igsid)).conversationId as string;
       const models = world.engine.models;
+      // The workflow fetched the profile beside the first message: the later ones do not find it due.
+      const customerKey = makeCustomerKey(DEMO.igAccount.id, sent.igsid);
+      await world.eventually(async () => ((await models.customers.findOne({ _id: customerKey }).lean())?.profileFetchedAt ? true : undefined), 20_000, 'the profile fetched');
       const original = (await models.webhookEvents.findOne({ _id: `message:${sent.mid}` }).lean())!;
-      const mid = `${sent.mid!}-later`;
-      const occurredAt = new Date(original.occurredAt.getTime() + 60_000);
-      const payload = JSON.parse(JSON.stringify(original.payload).replaceAll(sent.mid!, mid)) as unknown;
-      await models.webhookEvents.collection.insertOne({ ...original, _id: `message:${mid}` as never, eventKey: `message:${mid}`, mid, occurredAt, payload, status: 'pending', conversationId: null, recordedAt: null });
+      const laters = [];
+      for (let index = 1; index <= count; index += 1) {
+        const mid = `${sent.mid!}-later-${index}`;
+        const occurredAt = new Date(original.occurredAt.getTime() + index * 60_000);
+        const payload = JSON.parse(JSON.stringify(original.payload).replaceAll(sent.mid!, mid)) as unknown;
+        await models.webhookEvents.collection.insertOne({ ...original, _id: `message:${mid}` as never, eventKey: `message:${mid}`, mid, occurredAt, payload, status: 'pending', conversationId: null, recordedAt: null });
+        laters.push({ mid, event: { eventKey: `message:${mid}`, igAccountId: DEMO.igAccount.id, customerIgsid: sent.igsid, occurredAt, kind: 'message' } });
+      }
       const projector = createIngressRecording({ config: world.engine.config, models, logger: createLogger({ write: () => undefined }), metrics: createApiMetrics() })!;
       const { closeConversation } = createInboundActivities({
         models,
@@ -96,35 +107,54 @@ describe('messages to open conversations, recorded by the ingress', () => {
         appId: world.engine.config.meta.appId,
         profileStaleAfterMs: 60 * 60 * 1000,
       });
-      const later = { eventKey: `message:${mid}`, igAccountId: DEMO.igAccount.id, customerIgsid: sent.igsid, occurredAt, kind: 'message' };
-      const closing = { conversationId, igAccountId: DEMO.igAccount.id, igsid: sent.igsid, closedAt: sent.timestamp + WEEK_MS, onlyIfWindowPassed: true };
-      return { conversationId, mid, occurredAt, projector, later, closeWhenTimerFires: () => closeConversation(closing) };
+      const closing = { conversationId, igAccountId: DEMO.igAccount.id, igsid: sent.igsid, closedAt: sent.timestamp + WEEK_MS };
+      return {
+        conversationId,
+        projector,
+        laters,
+        closeWhenTimerFires: () => closeConversation({ ...closing, onlyIfWindowPassed: true }),
+        closeByManager: () => closeConversation({ ...closing, closedAt: Date.now() }),
+      };
     }
 
     it('the message first: the close due at the old end finds the window moved, and the conversation stays open', async () => {
-      const { conversationId, mid, occurredAt, projector, later, closeWhenTimerFires } = await openedWithLaterMessage('race.message.first');
-      expect(await projector.project(later)).toBe('recorded');
-      expect(await closeWhenTimerFires()).toEqual({ closed: false, windowClosesAt: occurredAt.getTime() + WEEK_MS, lastCustomerMessageAt: occurredAt.getTime() });
+      const { conversationId, projector, laters, closeWhenTimerFires } = await openedWithLaterMessages('race.message.first');
+      const [later] = laters;
+      expect(await projector.project(later!.event)).toBe('recorded');
+      const movedTo = later!.event.occurredAt.getTime();
+      expect(await closeWhenTimerFires()).toEqual({ closed: false, windowClosesAt: movedTo + WEEK_MS, lastCustomerMessageAt: movedTo });
       expect(await world.engine.models.conversations.findOne({ _id: conversationId }).lean()).toMatchObject({ state: 'open' });
-      expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toMatchObject({ conversationId });
-    });
-
-    it('a message the ingress cannot record (its stored payload damaged) is left to the workflow, which retries and parks it', async () => {
-      const { mid, projector, later } = await openedWithLaterMessage('damaged.payload');
-      await world.engine.models.webhookEvents.collection.updateOne({ _id: later.eventKey } as never, { $set: { payload: null } });
-      expect(await projector.project(later)).toBe('not-projected');
-      expect(await projector.project({ ...later, kind: 'postback' })).toBe('not-projected');
-      expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toBeNull();
-      expect(await world.engine.models.webhookEvents.findOne({ _id: later.eventKey }).lean()).toMatchObject({ status: 'pending' });
+      expect(await world.engine.models.messages.findOne({ _id: later!.mid }).lean()).toMatchObject({ conversationId });
     });
 
     it('the close first: the message is not recorded into the closed conversation, and is left for the workflow', async () => {
-      const { conversationId, mid, projector, later, closeWhenTimerFires } = await openedWithLaterMessage('race.close.first');
+      const { conversationId, projector, laters, closeWhenTimerFires } = await openedWithLaterMessages('race.close.first');
+      const [later] = laters;
       expect(await closeWhenTimerFires()).toEqual({ closed: true });
-      expect(await projector.project(later)).toBe('not-projected');
-      expect(await world.engine.models.messages.findOne({ _id: mid }).lean()).toBeNull();
-      expect(await world.engine.models.webhookEvents.findOne({ _id: later.eventKey }).lean()).toMatchObject({ status: 'pending' });
+      expect(await projector.project(later!.event)).toBe('not-projected');
+      expect(await world.engine.models.messages.findOne({ _id: later!.mid }).lean()).toBeNull();
+      expect(await world.engine.models.webhookEvents.findOne({ _id: later!.event.eventKey }).lean()).toMatchObject({ status: 'pending' });
       expect(await world.engine.models.openConversations.countDocuments({ conversationId })).toBe(0);
+    });
+
+    it('a projector that remembers the conversation as open still leaves the message to the workflow once it closed', async () => {
+      const { conversationId, projector, laters, closeByManager } = await openedWithLaterMessages('remembered.then.closed', 2);
+      const [first, second] = laters;
+      expect(await projector.project(first!.event)).toBe('recorded');
+      expect(await closeByManager()).toEqual({ closed: true });
+      expect(await projector.project(second!.event)).toBe('not-projected');
+      expect(await world.engine.models.messages.findOne({ _id: second!.mid }).lean()).toBeNull();
+      const conversation = await world.engine.models.conversations.findOne({ _id: conversationId }).lean();
+      expect(conversation).toMatchObject({ state: 'closed', lastCustomerMessageAt: first!.event.occurredAt });
+    });
+
+    it('a message the ingress cannot record (its stored payload damaged) is left to the workflow, which retries and parks it', async () => {
+      const { projector, laters } = await openedWithLaterMessages('damaged.payload');
+      const [later] = laters;
+      await world.engine.models.webhookEvents.collection.updateOne({ _id: later!.event.eventKey } as never, { $set: { payload: null } });
+      expect(await projector.project(later!.event)).toBe('not-projected');
+      expect(await world.engine.models.messages.findOne({ _id: later!.mid }).lean()).toBeNull();
+      expect(await world.engine.models.webhookEvents.findOne({ _id: later!.event.eventKey }).lean()).toMatchObject({ status: 'pending' });
     });
   });
 });
