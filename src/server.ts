@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await sweeper.stop();
     await presence.stop();
+    // Before the Temporal connection closes under them (a signal retrying while Temporal is away).
+    await dispatcher.settle(10_000);
     await database.close();
     await temporal.close();
   });

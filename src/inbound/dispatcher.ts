@@ -102,6 +102,11 @@ export interface InboundDispatcher {
   sweep(options?: { olderThan?: Date; staleAfterMs?: number; orphanedBefore?: Date; limit?: number }): Promise<DispatchReport>;
   /** Calls `listener` whenever events could not be signalled and were left to the sweeper. */
   onUndispatched(listener: () => void): void;
+  /**
+   * Waits, at most `timeoutMs`, for the dispatches under way (a signal may be retrying while Temporal is away): a
+   * stopping process calls it before it closes its Temporal connection, which would otherwise fail them mid-retry.
+   */
+  settle(timeoutMs: number): Promise<void>;
 }
 
 /** Claimed events not applied after this long are dispatched again (the signal is idempotent downstream). */
@@ -241,7 +246,18 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
     return true;
   }
 
-  async function dispatch(events: DispatchableEvent[], { claimed = false }: { claimed?: boolean } = {}): Promise<DispatchReport> {
+  /** Dispatches under way, for `settle`. */
+  const underWay = new Set<Promise<DispatchReport>>();
+
+  function dispatch(events: DispatchableEvent[], options: { claimed?: boolean } = {}): Promise<DispatchReport> {
+    const dispatching = dispatchNow(events, options);
+    underWay.add(dispatching);
+    const forget = (): void => void underWay.delete(dispatching);
+    dispatching.then(forget, forget);
+    return dispatching;
+  }
+
+  async function dispatchNow(events: DispatchableEvent[], { claimed = false }: { claimed?: boolean } = {}): Promise<DispatchReport> {
     const routable = events.filter((e): e is RoutableEvent => e.igAccountId !== null && e.customerIgsid !== null);
     if (routable.length === 0) return emptyDispatchReport();
     const routes = await routesOf([...new Set(routable.map((e) => e.igAccountId))]);
@@ -343,6 +359,14 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
 
   return {
     dispatch,
+    async settle(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...underWay]), timeout]);
+      clearTimeout(timer);
+    },
     onUndispatched: (listener) => void undispatchedListeners.push(listener),
     async sweep({ olderThan = new Date(Date.now() - 2000), staleAfterMs = DEFAULT_STALE_CLAIM_MS, orphanedBefore, limit = 1000 } = {}) {
       const now = new Date();

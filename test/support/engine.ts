@@ -139,6 +139,8 @@ export async function startEngine(options: { config?: AppConfig; worker?: boolea
       await closed;
       await sweeper?.stop();
       await presence?.stop();
+      // Before the Temporal connection closes under them (a signal retrying while Temporal was away).
+      await dispatcher.settle(10_000);
       shutdownWorker?.();
       await workerRun;
       await nativeConnection?.close();

@@ -16,6 +16,8 @@ function sweepingDispatcher() {
     onUndispatched: (listener) => {
       undispatched = listener;
     },
+    // Nothing is dispatched by this one, so nothing is under way.
+    settle: () => Promise.resolve(),
   };
   return { dispatcher, roundsAt, answers, leaveEventsBehind: () => undispatched() };
 }
