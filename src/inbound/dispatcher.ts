@@ -32,7 +32,16 @@ export interface DispatcherDeps {
   refusalRetry?: RefusalRetry;
   /** Records customers' messages to open conversations without their workflows; absent: every event is signalled. */
   projector?: MessageProjector;
+  /**
+   * Conversations whose messages the projector records at once, across every dispatch: past it, a conversation's
+   * messages go to its workflow instead. When the API's thread is saturated, each recording takes longer and more
+   * of them wait, so more messages go to the workflows, whose work runs in the worker and Temporal: the thread keeps
+   * room for acknowledgements and inbox reads.
+   */
+  maxConversationsRecording?: number;
 }
+
+const DEFAULT_MAX_CONVERSATIONS_RECORDING = 8;
 
 /**
  * A signal Temporal refuses (an id it will not take, an argument too large) fails the same way every time: its
@@ -145,6 +154,9 @@ interface AccountRoute {
 export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher {
   const concurrency = deps.concurrency ?? 16;
   const refusalRetry = deps.refusalRetry ?? DEFAULT_REFUSAL_RETRY;
+  const maxConversationsRecording = deps.maxConversationsRecording ?? DEFAULT_MAX_CONVERSATIONS_RECORDING;
+  /** Conversations the projector is recording now, across dispatches. */
+  let conversationsRecording = 0;
   const undispatchedListeners: Array<() => void> = [];
 
   /** The accounts that are linked (status other than 'unlinked'), by id; an account missing here is not linked. */
@@ -304,21 +316,35 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
   async function recordWithoutWorkflows(projector: MessageProjector, byConversation: Map<string, QueuedEvent[]>): Promise<number> {
     let recorded = 0;
     await forEachLimited([...byConversation], concurrency, async ([key, queue]) => {
-      const left: QueuedEvent[] = [];
-      let projecting = true;
-      for (const queued of [...queue].sort((a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime())) {
-        const outcome = projecting ? await projector.project(queued.event) : 'not-projected';
-        if (outcome === 'recorded') {
-          recorded += 1;
-          continue;
-        }
-        // A message that finds the profile due is recorded, and still told to the workflow, which fetches it.
-        if (outcome === 'not-projected') projecting = false;
-        left.push(queued);
+      // As many as it may at once; the others go to their workflows as they are.
+      if (conversationsRecording >= maxConversationsRecording) return;
+      conversationsRecording += 1;
+      try {
+        recorded += await recordConversation(projector, byConversation, key, queue);
+      } finally {
+        conversationsRecording -= 1;
       }
-      if (left.length > 0) byConversation.set(key, left);
-      else byConversation.delete(key);
     });
+    return recorded;
+  }
+
+  /** One conversation's messages in Meta's order, until the first the projector leaves to the workflow. */
+  async function recordConversation(projector: MessageProjector, byConversation: Map<string, QueuedEvent[]>, key: string, queue: QueuedEvent[]): Promise<number> {
+    let recorded = 0;
+    const left: QueuedEvent[] = [];
+    let projecting = true;
+    for (const queued of [...queue].sort((a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime())) {
+      const outcome = projecting ? await projector.project(queued.event) : 'not-projected';
+      if (outcome === 'recorded') {
+        recorded += 1;
+        continue;
+      }
+      // A message that finds the profile due is recorded, and still told to the workflow, which fetches it.
+      if (outcome === 'not-projected') projecting = false;
+      left.push(queued);
+    }
+    if (left.length > 0) byConversation.set(key, left);
+    else byConversation.delete(key);
     return recorded;
   }
 

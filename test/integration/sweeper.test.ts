@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createInboundDispatcher } from '../../src/inbound/dispatcher';
 import { startDispatcherPresence } from '../../src/inbound/dispatcher-presence';
+import type { MessageProjector } from '../../src/inbound/message-projector';
 import { createLogger } from '../../src/logger';
 import { createApiMetrics } from '../../src/metrics/engine-metrics';
 import { createTemporalAccess } from '../../src/temporal/client';
@@ -115,6 +116,38 @@ describe('sweeper', () => {
     }
     // A clean stop leaves no presence to time out.
     expect(await presences.countDocuments()).toBe(0);
+  });
+
+  it('records with the ingress only as many conversations at once as it may; the messages of the others go to their workflows', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const projected: string[] = [];
+    const projector: MessageProjector = {
+      async project(event) {
+        projected.push(event.eventKey);
+        await held;
+        // Recorded, as the real projector would leave it.
+        await engine.models.webhookEvents.updateOne({ _id: event.eventKey }, { $set: { status: 'recorded', recordedAt: new Date() } });
+        return 'recorded';
+      },
+    };
+    const config = testConfig();
+    const dispatcher = createInboundDispatcher({ models: engine.models, temporal: engine.temporal, taskQueue: config.temporal.taskQueue, logger: createLogger({ write: () => undefined }), metrics: createApiMetrics(), projector, maxConversationsRecording: 1 });
+    await storeEvent('message:busy-1', 'c-busy-1', { dispatchedAt: null });
+    await storeEvent('message:busy-2', 'c-busy-2', { dispatchedAt: null });
+    const at = new Date();
+    const first = dispatcher.dispatch([{ eventKey: 'message:busy-1', igAccountId, customerIgsid: 'c-busy-1', occurredAt: at, kind: 'message' }]);
+    for (let tries = 0; projected.length === 0 && tries < 100; tries += 1) await sleep(20);
+    expect(projected).toEqual(['message:busy-1']);
+    // The projector is busy with the first conversation: the second one's message is signalled to its workflow.
+    const second = await dispatcher.dispatch([{ eventKey: 'message:busy-2', igAccountId, customerIgsid: 'c-busy-2', occurredAt: at, kind: 'message' }]);
+    expect(second).toMatchObject({ dispatched: 1, recorded: 0 });
+    expect(await signalledEventIdsOf('c-busy-2')).toEqual(['message:busy-2']);
+    release();
+    expect(await first).toMatchObject({ dispatched: 0, recorded: 1 });
+    expect(projected).toEqual(['message:busy-1']);
   });
 
   it("records the echo of a reply already sent without signalling, and hands an unsettled reply's echo to the workflow", async () => {
