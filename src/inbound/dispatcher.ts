@@ -41,7 +41,7 @@ export interface DispatcherDeps {
   maxConversationsRecording?: number;
 }
 
-const DEFAULT_MAX_CONVERSATIONS_RECORDING = 8;
+const DEFAULT_MAX_CONVERSATIONS_RECORDING = 32;
 
 /**
  * A signal Temporal refuses (an id it will not take, an argument too large) fails the same way every time: its
