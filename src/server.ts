@@ -9,7 +9,8 @@ import { createModels, ensureIndexes } from './db/models';
 import { onShutdownSignal } from './lifecycle';
 import { createLogger } from './logger';
 import { createApiMetrics } from './metrics/engine-metrics';
-import { createInboundDispatcher, startSweeper } from './inbound/dispatcher';
+import { createInboundDispatcher } from './inbound/dispatcher';
+import { startSweeper } from './inbound/sweeper';
 import { startDispatcherPresence } from './inbound/dispatcher-presence';
 import { createTemporalAccess } from './temporal/client';
 

@@ -4,7 +4,7 @@
  * events until they go through, so nothing acknowledged to Meta is lost. Events of an account whose link expired
  * are `held` instead, until the account is re-authenticated (see held-events.ts).
  */
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Models } from '../db/models';
 import type { LinkStatus } from '../db/models/linked-account';
 import type { Message } from '../db/models/message';
@@ -16,7 +16,7 @@ import { ChannelIdKey, ConversationStateKey, CustomerIgsidKey, IgAccountIdKey, m
 import { conversationWorkflow, inboundEventsSignal } from '../workflows/conversation';
 import { forEachLimited } from '../async';
 import { createConversationMailboxes } from './conversation-mailboxes';
-import type { DispatcherPresenceHandle } from './dispatcher-presence';
+import { DEFAULT_REFUSAL_RETRY, isRefusal, shortMessage, type RefusalRetry } from './dispatch-refusals';
 import type { MessageProjector } from './message-projector';
 import { reclaimHeldEvents } from './held-events';
 
@@ -42,37 +42,6 @@ export interface DispatcherDeps {
 }
 
 const DEFAULT_MAX_CONVERSATIONS_RECORDING = 32;
-
-/**
- * A signal Temporal refuses (an id it will not take, an argument too large) fails the same way every time: its
- * events are tried again `attempts` times in all, `baseDelayMs` apart and doubling up to `maxDelayMs`, the sweeper's
- * rounds included, and then parked with the reason. Temporal being unreachable is no refusal: such events wait for
- * it, however long, since nothing is wrong with them.
- */
-export interface RefusalRetry {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-const DEFAULT_REFUSAL_RETRY: RefusalRetry = { attempts: 8, baseDelayMs: 5_000, maxDelayMs: 5 * 60_000 };
-
-/** gRPC codes that say Temporal could not be reached, timed out or is overloaded: nothing about the event. */
-const UNREACHABLE_CODES: ReadonlySet<number> = new Set([1, 4, 8, 14]);
-
-/** Whether Temporal answered this signal with a refusal of what it carries (a gRPC error other than unreachable). */
-function isRefusal(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    if (isGrpcServiceError(cause)) return !UNREACHABLE_CODES.has(cause.code);
-  }
-  return false;
-}
-
-/** An error message short enough to keep on an event and in a log line (Temporal may echo a long id in it). */
-function shortMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
-}
 
 export interface DispatchableEvent {
   eventKey: string;
@@ -414,62 +383,6 @@ export function createInboundDispatcher(deps: DispatcherDeps): InboundDispatcher
         .limit(limit)
         .lean<WebhookEvent[]>();
       return dispatch(pending);
-    },
-  };
-}
-
-export interface SweeperTiming {
-  /** Between rounds while there is work: a round dispatched or failed something, or a dispatch failed since. */
-  intervalMs: number;
-  /** The longest wait between rounds when there is nothing to do. */
-  idleIntervalMs: number;
-}
-
-/**
- * Runs `sweep` until stopped: every `intervalMs` while rounds find work, backing off to `idleIntervalMs` while they
- * find none, and at once back to `intervalMs` when a dispatch leaves events behind. A round reads the pending
- * events, which a database without secondary indexes (the local one) answers by reading every stored event: sweeping
- * an idle inbox every two seconds cost that database more CPU than the events themselves. A failing round is logged
- * and tried again.
- */
-export function startSweeper(dispatcher: InboundDispatcher, logger: Logger, timing: SweeperTiming, presence?: Pick<DispatcherPresenceHandle, 'claimsOrphanedBefore'>): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let waitMs = timing.intervalMs;
-  let round: Promise<void> | undefined;
-  const schedule = (): void => {
-    if (!stopped) timer = setTimeout(tick, waitMs);
-  };
-  const tick = (): void => {
-    timer = undefined;
-    round = (async () => {
-      let busy = true;
-      try {
-        const orphanedBefore = await presence?.claimsOrphanedBefore();
-        const report = await dispatcher.sweep(orphanedBefore === undefined ? {} : { orphanedBefore });
-        busy = report.dispatched + report.failed + report.unlinked + report.held + report.recorded > 0;
-        if (busy) logger.info('sweeper round', { ...report });
-      } catch (error) {
-        logger.warn('sweeper round failed', { error: (error as Error).message });
-      }
-      waitMs = busy ? timing.intervalMs : Math.min(waitMs * 2, Math.max(timing.idleIntervalMs, timing.intervalMs));
-      round = undefined;
-      schedule();
-    })();
-  };
-  dispatcher.onUndispatched(() => {
-    waitMs = timing.intervalMs;
-    // A round under way schedules the next one itself, at the short interval.
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    schedule();
-  });
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await round;
     },
   };
 }

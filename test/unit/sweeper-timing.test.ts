@@ -1,4 +1,5 @@
-import { emptyDispatchReport, startSweeper, type DispatchReport, type InboundDispatcher } from '../../src/inbound/dispatcher';
+import { emptyDispatchReport, type DispatchReport, type InboundDispatcher } from '../../src/inbound/dispatcher';
+import { startSweeper } from '../../src/inbound/sweeper';
 import { createLogger } from '../../src/logger';
 
 /** A dispatcher whose sweeps answer what the test queues, noting when each round ran (fake time). */
