@@ -1,44 +1,52 @@
 /**
  * Send benchmark: how fast replies go from the inbox API to Meta. Everything is real and local: the Temporal dev
- * server and the local database (started here unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API and the worker in
- * this process, and the Meta emulator in this process with its demo account linked (test/support/inbound-world.ts).
+ * server and the local database (started here unless TEMPORAL_ADDRESS / MONGODB_URI name them), the API and the Meta
+ * emulator in this process with its demo account linked (test/support/inbound-world.ts), and the engine's worker as a
+ * process of its own, as production runs it (the built `dist/worker.js`), so each one's CPU is its own.
  *
  * Warm-up: N customers each write once through the emulator, which opens N conversations (each a workflow).
  * Load: M replies POSTed to the API with bounded concurrency, round-robin over the conversations. Figures:
  *   - POST → 202 (the API's answer; nothing waits for Meta),
  *   - accepted → received: from the 202 to the moment the emulator (Meta) recorded the message,
  *   - sustained sends per second, first POST to last message received,
- *   - CPU seconds per 1,000 replies and cores used, for this process (API, worker, emulator, load), Temporal and the
- *     database, which say which of them holds the rate back.
+ *   - CPU seconds per 1,000 replies and cores used, for this process (API, emulator, load), the worker, Temporal and
+ *     the database, which say which of them holds the rate back.
  * At the end the emulator's records are checked: every reply received once, each conversation in the order the
  * replies were accepted.
+ * Then the floor (outbox-floor.ts): the same load through a workflow that only queues by update and delivers by
+ * activity, on the same Temporal server, with a normal and with a local activity: what Temporal alone allows.
  *
  *   npm run bench:sends
  *   npm run bench:sends -- --conversations 200 --messages 5000 --concurrency 32
+ *   npm run bench:sends -- --skip-floor
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import os from 'node:os';
+import path from 'node:path';
 import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
 import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
+import { measureOutboxFloor, type OutboxFloorResult, type OutboxFloorSettings } from './outbox-floor';
 import { machineCpuSeconds, processTreesUsage } from './process-usage';
+import { buildEngine, describeWorkerLog, startWorkerProcess, type WorkerProcess } from './worker-process';
 
 interface Settings {
   conversations: number;
   messages: number;
   concurrency: number;
   timeoutMs: number;
+  floor: boolean;
 }
 
 function readSettings(argv: string[]): Settings {
   const { values } = parseArgs({
     args: argv,
-    options: { conversations: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { conversations: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, 'timeout-ms': { type: 'string' }, 'skip-floor': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
-    console.log('usage: npm run bench:sends -- [--conversations 50] [--messages 1000] [--concurrency 16] [--timeout-ms 300000]');
+    console.log('usage: npm run bench:sends -- [--conversations 50] [--messages 1000] [--concurrency 16] [--timeout-ms 300000] [--skip-floor]');
     process.exit(0);
   }
   const number = (name: string, given: string | undefined, fallback: number, min: number, max: number): number => {
@@ -52,6 +60,7 @@ function readSettings(argv: string[]): Settings {
     messages: number('messages', values.messages, 1_000, 1, 100_000),
     concurrency: number('concurrency', values.concurrency, 16, 1, 256),
     timeoutMs: number('timeout-ms', values['timeout-ms'], 300_000, 1_000, 3_600_000),
+    floor: values['skip-floor'] !== true,
   };
 }
 
@@ -85,8 +94,8 @@ async function receivedAtMeta(world: InboundWorld): Promise<EmulatorMessage[]> {
   return body.data as EmulatorMessage[];
 }
 
-/** The processes whose CPU is read: this one (API, worker, emulator and load generator), Temporal and the database. */
-const SEND_CPU_NAMES = ['engine + emulator + load (this process)', 'Temporal', 'database'] as const;
+/** The processes whose CPU is read: this one (API, emulator and load generator), the worker, Temporal and the database. */
+const SEND_CPU_NAMES = ['API + emulator + load (this process)', 'worker', 'Temporal', 'database'] as const;
 type SendCpuName = (typeof SEND_CPU_NAMES)[number];
 
 interface SendCpuSample {
@@ -95,13 +104,14 @@ interface SendCpuSample {
   machineBusySeconds: number;
 }
 
-function sampleSendCpu(services: LocalServices): SendCpuSample {
-  const pidOf = (name: string) => services.processes.find((child) => child.name === name)?.child.pid;
-  const trees = processTreesUsage({ temporal: pidOf('temporal'), database: pidOf('mongo-server') });
+const pidOf = (services: LocalServices, name: string): number | undefined => services.processes.find((child) => child.name === name)?.child.pid;
+
+function sampleSendCpu(services: LocalServices, worker: WorkerProcess): SendCpuSample {
+  const trees = processTreesUsage({ worker: worker.process.child.pid, temporal: pidOf(services, 'temporal'), database: pidOf(services, 'mongo-server') });
   const own = process.cpuUsage();
   return {
     atMs: performance.now(),
-    seconds: { 'engine + emulator + load (this process)': (own.user + own.system) / 1e6, Temporal: trees.temporal?.cpuSeconds, database: trees.database?.cpuSeconds },
+    seconds: { 'API + emulator + load (this process)': (own.user + own.system) / 1e6, worker: trees.worker?.cpuSeconds, Temporal: trees.temporal?.cpuSeconds, database: trees.database?.cpuSeconds },
     machineBusySeconds: machineCpuSeconds().busy,
   };
 }
@@ -137,6 +147,30 @@ CPU from the first POST until the last reply reached Meta (${span.wallSeconds.to
   if (SEND_CPU_NAMES.some((name) => span.used[name] === undefined)) console.log('(n/m: a service TEMPORAL_ADDRESS or MONGODB_URI named, which this run did not start)');
 }
 
+/** The floor beside the engine: what Temporal alone allows with an update and an activity per reply. */
+function printOutboxFloor(floors: OutboxFloorResult[], engineSendsPerSecond: number): void {
+  console.log('\nThe floor: the same load through a workflow that only queues (update) and delivers (activity), same Temporal server');
+  console.log(
+    table(
+      ['delivery by', 'delivered', 'missing', 'sends/s', 'update p50', 'p99', 'to delivery p50', 'p99', 'CPU s/1,000: this process', 'Temporal'],
+      floors.map((floor) => [
+        floor.localActivity ? 'local activity' : 'activity',
+        String(floor.delivered),
+        String(floor.missing),
+        floor.sendsPerSecond.toFixed(1),
+        ms(floor.queued.p50),
+        ms(floor.queued.p99),
+        ms(floor.delivery.p50),
+        ms(floor.delivery.p99),
+        floor.cpuPer1000.thisProcess.toFixed(2),
+        floor.cpuPer1000.temporal === undefined ? 'n/m' : floor.cpuPer1000.temporal.toFixed(2),
+      ]),
+    ),
+  );
+  const activity = floors.find((floor) => !floor.localActivity);
+  if (activity) console.log(`the engine sends at ${((100 * engineSendsPerSecond) / activity.sendsPerSecond).toFixed(0)} % of the floor with an activity per reply`);
+}
+
 async function main(): Promise<number> {
   const settings = readSettings(process.argv.slice(2));
   const runId = randomUUID().slice(0, 8);
@@ -146,10 +180,14 @@ async function main(): Promise<number> {
   const started = performance.now();
   let services: LocalServices | undefined;
   let world: InboundWorld | undefined;
+  let worker: WorkerProcess | undefined;
   try {
-    services = await startLocalServices('igdm_bench_sends');
-    console.log(`stack:    ${services.description}; API, worker, Meta emulator and load generator in this one node process; loopback only`);
-    world = await startInboundWorld({ engineEnv: { LOG_LEVEL: 'warn', PROFILE_STALE_AFTER_SECONDS: '3600' } });
+    const buildLog = path.join(os.tmpdir(), `igdm-bench-sends-build-${runId}.log`);
+    [services] = await Promise.all([startLocalServices('igdm_bench_sends'), buildEngine(buildLog, () => undefined)]);
+    console.log(`stack:    ${services.description}; API, Meta emulator and load generator in this node process, the worker (dist/worker.js) as a process of its own; loopback only`);
+    world = await startInboundWorld({ engineEnv: { LOG_LEVEL: 'warn', PROFILE_STALE_AFTER_SECONDS: '3600' }, worker: false });
+    worker = startWorkerProcess({ ...process.env, ...world.env }, path.join(services.workDir, 'worker.log'));
+    await worker.waitUntilPolling(world.engine.temporal, world.env.TEMPORAL_TASK_QUEUE!);
     // Meta's per-account send rate is not what is measured here.
     await world.control('PATCH', `/ig-accounts/${world.igAccountId}`, { sendRateLimitPerSecond: 100_000 });
 
@@ -157,7 +195,7 @@ async function main(): Promise<number> {
     const targets = await openConversations(world, settings.conversations, runId, Math.min(settings.concurrency, 8));
     console.log(`warm-up:  ${targets.length} conversations opened by a customer message each, in ${ms(performance.now() - step)} ms\n`);
 
-    const cpuBefore = sampleSendCpu(services);
+    const cpuBefore = sampleSendCpu(services, worker);
     const acceptedAt = new Map<string, number>();
     const expectedOrder = new Map<string, string[]>();
     const postLatencies: number[] = [];
@@ -193,7 +231,7 @@ async function main(): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
 
-    const cpuUsed = sendCpuSpan(cpuBefore, sampleSendCpu(services));
+    const cpuUsed = sendCpuSpan(cpuBefore, sampleSendCpu(services, worker));
     const latencies: number[] = [];
     const counts = new Map<string, number>();
     let lastReceivedAt = 0;
@@ -218,16 +256,30 @@ async function main(): Promise<number> {
     console.log(table(['requests', 'refused', 'req/s', 'p50', 'p95', 'p99', 'max'], [[String(settings.messages), String([...refused.values()].reduce((a, b) => a + b, 0)), rate(postLatencies.length, postElapsed), ms(post.p50), ms(post.p95), ms(post.p99), ms(post.max)]]));
     console.log('\nAccepted (202) → received by the emulator (Meta), ms');
     console.log(table(['received', 'missing', 'duplicated', 'p50', 'p95', 'p99', 'max'], [[String(delivery.count), String(missing), String(duplicates), ms(delivery.p50), ms(delivery.p95), ms(delivery.p99), ms(delivery.max)]]));
+    const sendRate = delivery.count / Math.max((lastReceivedAt - firstPostAt) / 1000, 1e-3);
     console.log(`\nsustained: ${rate(delivery.count, lastReceivedAt - firstPostAt)} sends/s (first POST to last message received, ${ms(lastReceivedAt - firstPostAt)} ms)`);
     console.log(`order: ${expectedOrder.size - outOfOrder} of ${expectedOrder.size} conversations received their replies in the order accepted`);
     printSendCpu(cpuUsed, delivery.count);
     if (refused.size > 0) console.log(`refused POSTs by status: ${JSON.stringify(Object.fromEntries(refused))}`);
     console.log(`load average (1 min) at the end: ${os.loadavg()[0]!.toFixed(2)}`);
+    for (const line of describeWorkerLog(worker.log)) console.log(line);
+    if (settings.floor) {
+      const floorSettings: OutboxFloorSettings = {
+        temporalAddress: world.env.TEMPORAL_ADDRESS!,
+        namespace: world.engine.config.temporal.namespace,
+        temporalPid: pidOf(services, 'temporal'),
+        ...settings,
+      };
+      const floors: OutboxFloorResult[] = [];
+      for (const localActivity of [false, true]) floors.push(await measureOutboxFloor(floorSettings, localActivity));
+      printOutboxFloor(floors, sendRate);
+    }
     const ok = missing === 0 && duplicates === 0 && outOfOrder === 0 && refused.size === 0;
     console.log(`\ntotal run time ${((performance.now() - started) / 1000).toFixed(1)} s: ${ok ? 'every reply received once, in order' : 'FAILED: see the counts above'}`);
     return ok ? 0 : 1;
   } finally {
     await world?.close().catch((error: unknown) => console.error(`engine stop: ${(error as Error).message}`));
+    await worker?.process.stop();
     await services?.stop();
   }
 }
