@@ -16,8 +16,9 @@
  *   of the two sees the other's write: if the message's writer read before the hold was written, the hold came
  *   after the message was stored, and the second look finds the message. A change is never left held behind a
  *   stored message. When both see each other, it is applied twice, which changes nothing.
- * On FerretDB (the local stack) an update is a read and a whole-document write, so two writers of one message at
- * the same instant can still lose one of the two changes there; MongoDB applies each conditional update atomically.
+ * MongoDB, and the local database the project starts, apply each conditional update atomically. On FerretDB 1.x an
+ * update is a read and a whole-document write, so two writers of one message at the same instant can lose one of
+ * the two changes there (one reason the local stack left it).
  */
 import { insertIfAbsent } from '../db/insert-if-absent';
 import type { Models } from '../db/models';
