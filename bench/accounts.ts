@@ -223,7 +223,7 @@ async function startWorkflows(run: Run): Promise<{ started: number; startsBegan:
       failures.set(name, { count: (known?.count ?? 0) + 1, message: known?.message ?? (error as Error).message });
     }
   });
-  await stack.worker.unlessExits(starting);
+  await stack.unlessExits(starting);
   const elapsed = performance.now() - step;
   const started = latencies.length;
   const figures = distribution(latencies);
@@ -246,7 +246,7 @@ async function drain(run: Run, started: number, startsBegan: number): Promise<vo
   const tokenChecks = stack.emulator.answered;
   const running = await runningWorkflows(stack.client, stack.config.temporal.taskQueue, started);
   const drained = (stored: number): boolean => stored - run.noticesBefore >= started && tokenChecks() >= started;
-  const warningsStored = (await stack.worker.unlessExits(waitForNotices(stack.models, run.expiresAt, drained))) - run.noticesBefore;
+  const warningsStored = (await stack.unlessExits(waitForNotices(stack.models, run.expiresAt, drained))) - run.noticesBefore;
   const atDrained = memoryNow(stack.targets);
   console.log(`\nrunning (visibility, which lags a little): ${running}`);
   console.log(`re-authentication notices stored: ${warningsStored} of ${started}; token checks the emulator answered: ${tokenChecks()} of ${started}; ${seconds(Date.now() - startsBegan)} s after the first start`);
@@ -265,7 +265,7 @@ async function awaitExpiryNotices(run: Run, started: number): Promise<void> {
     console.log(`  ${seconds(Date.now() - expiresAt)} s after the expiry: ${Math.max(0, stored - noticesBefore - started)} of ${started}`);
   };
   const all = noticesBefore + 2 * started;
-  await stack.worker.unlessExits(waitForNotices(stack.models, expiresAt + settings.timeoutMs, (stored) => stored >= all, progress, started > 2_000 ? 5_000 : 1_000));
+  await stack.unlessExits(waitForNotices(stack.models, expiresAt + settings.timeoutMs, (stored) => stored >= all, progress, started > 2_000 ? 5_000 : 1_000));
 }
 
 interface Outcome {
@@ -376,7 +376,7 @@ async function main(control: RunControl): Promise<number> {
   stack.sampler.enter('drain');
   await drain(run, started, startsBegan);
   stack.sampler.enter('waiting');
-  await stack.worker.unlessExits(sleep(Math.max(0, expiresAt - Date.now())));
+  await stack.unlessExits(sleep(Math.max(0, expiresAt - Date.now())));
   stack.sampler.enter('expiry');
   await awaitExpiryNotices(run, started);
   const workerHwm = stack.sampler.hwm('worker');

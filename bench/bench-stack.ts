@@ -47,6 +47,11 @@ export interface BenchStack<P extends string> {
   worker: WorkerProcess;
   targets: Target[];
   sampler: ProcessSampler<P>;
+  /**
+   * `work`, unless the worker, the Temporal server or the database this run started exits first: then the run fails at
+   * once, saying which and where its log is, instead of waiting out its timeout for work nothing will finish.
+   */
+  unlessExits<T>(work: Promise<T>): Promise<T>;
   /** Services the environment named are someone else's: the run removes what it made there. */
   external: { temporal: boolean; mongo: boolean };
 }
@@ -116,6 +121,12 @@ export async function startBenchStack<P extends string>(control: RunControl, opt
   const targets = watchedProcesses(services, worker, options.selfName, { temporalAddress: externalTemporal, mongoUri: externalMongo });
   const sampler = createProcessSampler(targets, options.phases, options.sampleMs);
   launched.sampler = sampler;
+  const serviceGone = services.processes.map((child) =>
+    child.exited.then((code): never => {
+      throw new Error(`${child.name} exited (${code}) during the run: see its log in ${services.workDir}`);
+    }),
+  );
+  for (const gone of serviceGone) gone.catch(() => undefined);
   return {
     services,
     config,
@@ -127,6 +138,7 @@ export async function startBenchStack<P extends string>(control: RunControl, opt
     worker,
     targets,
     sampler,
+    unlessExits: (work) => Promise.race([worker.unlessExits(work), ...serviceGone]),
     external: { temporal: Boolean(externalTemporal), mongo: Boolean(externalMongo) },
   };
 }

@@ -170,9 +170,9 @@ async function openAll(run: Run): Promise<OpenResult> {
   const counter = await watchRecorded(stack.models, 200);
   const began = performance.now();
   const progress = setInterval(() => console.log(`  ${seconds(performance.now() - began)} s: ${counter.count()} of ${events.length} first messages recorded`), 60_000);
-  const result = await stack.worker.unlessExits(openConversations(run.api.dispatcher, events, { limit: settings.openConcurrency, recorded: counter, deadline }));
+  const result = await stack.unlessExits(openConversations(run.api.dispatcher, events, { limit: settings.openConcurrency, recorded: counter, deadline }));
   const dispatched = result.signalMs.length;
-  while (counter.count() < dispatched && Date.now() < deadline) await stack.worker.unlessExits(Promise.race([counter.changed(), sleep(1_000)]));
+  while (counter.count() < dispatched && Date.now() < deadline) await stack.unlessExits(Promise.race([counter.changed(), sleep(1_000)]));
   clearInterval(progress);
   counter.stop();
   console.log(`\nopened:   ${counter.count()} of ${events.length} first messages recorded (the messages' count), ${seconds(performance.now() - began)} s after the first signal`);
@@ -215,7 +215,7 @@ async function settle(run: Run, opened: number): Promise<void> {
   let last = answered();
   let movedAt = Date.now();
   while (answered() < opened && Date.now() < deadline && Date.now() - movedAt < SETTLE_STALL_MS) {
-    await stack.worker.unlessExits(sleep(500));
+    await stack.unlessExits(sleep(500));
     if (answered() !== last) [last, movedAt] = [answered(), Date.now()];
   }
   console.log(`\nprofile fetches answered by the emulator: ${answered()} of ${opened}, within ${seconds(performance.now() - began)} s of the last first message`);
@@ -230,7 +230,7 @@ async function probe(run: Run, opened: Opened): Promise<ProbeResult[]> {
     return first ? [{ customer, conversationId: first.conversationId }] : [];
   });
   const options = { emulator: stack.emulator.emulator, models: stack.models, webhookUrl: `${run.api.url}/webhooks/instagram`, appSecret: stack.config.meta.appSecret, timeoutMs: PROBE_TIMEOUT_MS };
-  const results = await stack.worker.unlessExits(probeConversations(options, pickAtRandom(candidates, settings.probeMessages)));
+  const results = await stack.unlessExits(probeConversations(options, pickAtRandom(candidates, settings.probeMessages)));
   const recordedMs = results.flatMap((result) => (result.recordedMs === undefined ? [] : [result.recordedMs]));
   const figures = distribution(recordedMs);
   const acks = distribution(results.map((result) => result.ackMs));

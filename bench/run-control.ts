@@ -14,7 +14,7 @@ export interface Launched {
   files: string[];
   worker?: ManagedProcess;
   services?: LocalServices;
-  sampler?: { stop(): void; hwm(name: string): number | undefined };
+  sampler?: { stop(): void; hwm(name: string): number | undefined; memoryReport(): string };
   /** This process's own parts (connections, the emulator, the API), closed after the worker, the last opened first. */
   closers: Array<() => Promise<void>>;
 }
@@ -95,6 +95,8 @@ export function runBenchmark(main: (control: RunControl) => Promise<number>): vo
       if (exiting) return;
       console.error(`benchmark failed: ${(error as Error).stack ?? String(error)}`);
       const workerPeak = launched.sampler?.hwm('worker');
+      // What was measured until then still counts: the memory of each process in each phase reached.
+      if (launched.sampler) console.log(`\nResident memory (MB) until the failure:\n${launched.sampler.memoryReport()}`);
       console.log(`\nFAIL: ${(error as Error).message}${workerPeak === undefined ? '' : ` (worker peak RSS so far ${mb(workerPeak)} MB)`}`);
       exitAfterStop(1);
     },
