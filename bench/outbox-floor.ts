@@ -14,7 +14,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createOutboxFloorActivities } from './outbox-floor-activities';
 import { queueReplyUpdate } from './outbox-floor-workflow';
 import { distribution, pool, type Distribution } from './lib';
-import { processTreesUsage } from './process-usage';
+import { machineCpuSeconds, processTreesUsage } from './process-usage';
 
 export interface OutboxFloorSettings {
   temporalAddress: string;
@@ -45,6 +45,22 @@ function cpuNow(temporalPid: number | undefined): { own: number; temporal: numbe
   return { own: (own.user + own.system) / 1e6, temporal: processTreesUsage({ temporal: temporalPid }).temporal?.cpuSeconds };
 }
 
+/** Most of a core idle for a second: what ran before (the engine's echoes of its replies, say) is done. */
+const QUIET_CORES = 0.2;
+const QUIET_WAIT_MS = 60_000;
+
+/** Waits (a minute at most) until the machine is quiet, so the floor is not measured beside the engine's leftovers. */
+async function untilQuiet(): Promise<void> {
+  const deadline = Date.now() + QUIET_WAIT_MS;
+  let before = machineCpuSeconds().busy;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = machineCpuSeconds().busy;
+    if (now - before < QUIET_CORES) return;
+    before = now;
+  }
+}
+
 export async function measureOutboxFloor(settings: OutboxFloorSettings, localActivity: boolean): Promise<OutboxFloorResult> {
   const runId = randomUUID().slice(0, 8);
   const taskQueue = `bench-outbox-floor-${runId}`;
@@ -67,6 +83,7 @@ export async function measureOutboxFloor(settings: OutboxFloorSettings, localAct
         client.workflow.start('outboxFloorWorkflow', { taskQueue, workflowId: `outbox-floor/${runId}/${index}`, args: [{ localActivity }] }),
       ),
     );
+    await untilQuiet();
     const answeredAt = new Map<string, number>();
     const queued: number[] = [];
     const cpuBefore = cpuNow(settings.temporalPid);
