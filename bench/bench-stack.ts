@@ -15,7 +15,7 @@ import { loadConfig, type AppConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createModels, ensureIndexes, type Models } from '../src/db/models';
 import { createTemporalAccess, type TemporalAccess } from '../src/temporal/client';
-import { startLocalServices, type LocalServices } from './lib';
+import { servicePid, startLocalServices, type LocalServices } from './lib';
 import { startEmulator, type LocalEmulator } from './local-emulator';
 import { createProcessSampler, pidOn, type ProcessSampler, type Target } from './process-sampler';
 import type { RunControl } from './run-control';
@@ -87,11 +87,10 @@ function workerEnvironment(name: string, runTag: string): NodeJS.ProcessEnv {
 }
 
 function watchedProcesses(services: LocalServices, worker: WorkerProcess, selfName: string, external: { temporalAddress?: string; mongoUri?: string }): Target[] {
-  const child = (name: string): number | undefined => services.processes.find((candidate) => candidate.name === name)?.child.pid;
   return [
     { name: 'worker', pid: worker.process.child.pid },
-    { name: 'temporal server', pid: child('temporal') ?? (external.temporalAddress ? pidOn(external.temporalAddress, 7233) : undefined) },
-    { name: 'database', pid: child('mongo-server') ?? (external.mongoUri ? pidOn(external.mongoUri, 27017) : undefined) },
+    { name: 'temporal server', pid: servicePid(services, 'temporal') ?? (external.temporalAddress ? pidOn(external.temporalAddress, 7233) : undefined) },
+    { name: 'database', pid: servicePid(services, 'mongo-server') ?? (external.mongoUri ? pidOn(external.mongoUri, 27017) : undefined) },
     { name: selfName, pid: process.pid },
   ];
 }

@@ -66,6 +66,11 @@ export interface LocalServices {
   stop(options?: { keepLogs?: boolean }): Promise<void>;
 }
 
+/** The pid of a service this run started (`temporal`, `mongo-server`); undefined when the environment named it instead. */
+export function servicePid(services: LocalServices, name: string): number | undefined {
+  return services.processes.find((child) => child.name === name)?.child.pid;
+}
+
 /**
  * Starts the local database and the Temporal dev server on free ports with throw-away state, unless the environment names them.
  * `onProcess` hears of each process as soon as it is spawned, so a caller that is interrupted meanwhile (Ctrl-C) can

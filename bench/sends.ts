@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { startInboundWorld, type InboundWorld } from '../test/support/inbound-world';
-import { describeMachine, distribution, ms, pool, rate, startLocalServices, table, type LocalServices } from './lib';
+import { describeMachine, distribution, ms, pool, rate, servicePid, startLocalServices, table, type LocalServices } from './lib';
 import { measureOutboxFloor, type OutboxFloorResult, type OutboxFloorSettings } from './outbox-floor';
 import { machineCpuSeconds, processTreesUsage } from './process-usage';
 import { buildEngine, describeWorkerLog, startWorkerProcess, type WorkerProcess } from './worker-process';
@@ -104,10 +104,8 @@ interface SendCpuSample {
   machineBusySeconds: number;
 }
 
-const pidOf = (services: LocalServices, name: string): number | undefined => services.processes.find((child) => child.name === name)?.child.pid;
-
 function sampleSendCpu(services: LocalServices, worker: WorkerProcess): SendCpuSample {
-  const trees = processTreesUsage({ worker: worker.process.child.pid, temporal: pidOf(services, 'temporal'), database: pidOf(services, 'mongo-server') });
+  const trees = processTreesUsage({ worker: worker.process.child.pid, temporal: servicePid(services, 'temporal'), database: servicePid(services, 'mongo-server') });
   const own = process.cpuUsage();
   return {
     atMs: performance.now(),
@@ -203,7 +201,8 @@ async function main(): Promise<number> {
     const refused = new Map<number, number>();
     const firstPostAt = Date.now();
     step = performance.now();
-    await pool(settings.messages, settings.concurrency, async (index) => {
+    // A worker that dies fails the run at once: nothing would send what is still queued.
+    await worker.unlessExits(pool(settings.messages, settings.concurrency, async (index) => {
       const target = targets[index % targets.length]!;
       const text = `bench ${runId} reply #${index} to ${target.igsid}`;
       const posted = performance.now();
@@ -223,13 +222,13 @@ async function main(): Promise<number> {
       postedAt.set(text, postedWallClock);
       // Accepted in this order for this conversation: the order Meta must receive them in.
       expectedOrder.set(target.igsid, [...(expectedOrder.get(target.igsid) ?? []), text]);
-    });
+    }));
     const postElapsed = performance.now() - step;
 
     const deadline = performance.now() + settings.timeoutMs;
     let atMeta: EmulatorMessage[] = [];
     for (;;) {
-      atMeta = (await receivedAtMeta(world)).filter((message) => message.text?.startsWith(`bench ${runId} `));
+      atMeta = (await worker.unlessExits(receivedAtMeta(world))).filter((message) => message.text?.startsWith(`bench ${runId} `));
       if (atMeta.length >= acceptedAt.size || performance.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -285,7 +284,7 @@ async function main(): Promise<number> {
       const floorSettings: OutboxFloorSettings = {
         temporalAddress: world.env.TEMPORAL_ADDRESS!,
         namespace: world.engine.config.temporal.namespace,
-        temporalPid: pidOf(services, 'temporal'),
+        temporalPid: servicePid(services, 'temporal'),
         ...settings,
       };
       const floors: OutboxFloorResult[] = [];

@@ -26,7 +26,7 @@ import { REQUIRED_SCOPES, WEBHOOK_FIELDS } from '../src/linking/permissions';
 import { createTokenCipher } from '../src/security/token-cipher';
 import { terminateRunningWorkflows } from '../test/support/engine';
 import { buildEngine, startNodeProcess, waitForHttpOk, waitForPoller } from './engine-processes';
-import { emulatorControl, pool, startLocalServices, type LocalServices } from './lib';
+import { emulatorControl, pool, servicePid, startLocalServices, type LocalServices } from './lib';
 
 /** The processes the report shows CPU for; a pid left undefined is a service the environment named (not measured). */
 export const MEASURED = ['api', 'worker', 'temporal', 'database', 'emulator', 'ceiling'] as const;
@@ -194,7 +194,7 @@ export async function startWebhookStack(options: { runId: string; build: boolean
   say(`          API, worker, emulator and ceiling answering ${seconds(performance.now() - step)} s after they were started`);
   const { apiKey } = await linkDemoAccount(config, models, emulatorUrl, runId);
 
-  const pidOf = (name: string): number | undefined => services.processes.find((child) => child.name === name)?.child.pid;
+  const pidOf = (name: string): number | undefined => servicePid(services, name);
   const engineProcesses = [processes.api, processes.worker, processes.emulator];
   return {
     config,
